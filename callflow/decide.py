@@ -69,7 +69,9 @@ def _agents(ctx: CallContext, queue: str) -> int | None:
     if ctx.queue_agents is None:
         return None
     n = ctx.queue_agents.get(queue)
-    return int(n) if n is not None else None
+    if isinstance(n, bool) or not isinstance(n, int | float):
+        return None  # missing or garbage count: assume staffed
+    return int(n)
 
 
 def _decide(ctx: CallContext, now: datetime, config: HotlineConfig) -> Decision:

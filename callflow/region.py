@@ -46,7 +46,7 @@ class RegionResult:
 def _clean(caller_id: str) -> str | None:
     """Strip display names, SIP/tel URI syntax and parameters; None when it is not number-like."""
     s = caller_id.strip()
-    m = re.search(r"<([^<>]*)>", s)
+    m = re.search(r"<([^<>]+)>", s)
     if m:
         s = m.group(1).strip()
     s = s.strip('"').strip()
