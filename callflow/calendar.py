@@ -141,7 +141,11 @@ def normalise_windows(windows: Iterable[Sequence[TimeLike]]) -> tuple[tuple[time
 
 
 class WorkCalendar:
-    """Chinese working-day calendar: chinese_calendar + administrator files."""
+    """Chinese working-day calendar: chinese_calendar + administrator files.
+
+    Date arithmetic uses the wall clock of the datetimes given: pass platform-local times
+    (``dt.astimezone(config.zone)``), not UTC, or a Saturday 01:00 in Beijing counts as Friday.
+    """
 
     def __init__(self, holiday_dir: str | Path | None = None) -> None:
         self.holiday_dir = Path(holiday_dir) if holiday_dir is not None else PACKAGED_HOLIDAY_DIR
