@@ -1,0 +1,1 @@
+"""FastAGI server and one module per AGI route (see routes.ROUTES)."""

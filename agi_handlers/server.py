@@ -1,0 +1,136 @@
+"""The FastAGI server: panoramisk's Application with guards for its known defects.
+
+- Headers are read with a size and time bound; a connection that closes before its headers (a
+  health check, a port scan) is dropped instead of spinning the event loop.
+- A hang-up while a command is in flight raises AgiHangup instead of looping on empty reads.
+- Every handler runs under a time bound, so a stalled handler never holds a caller forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from panoramisk.fast_agi import Application, Request
+from panoramisk.utils import parse_agi_result
+
+log = logging.getLogger(__name__)
+
+MAX_HEADER_BYTES = 16 * 1024
+
+
+class AgiHangup(Exception):
+    pass
+
+
+class AgiRequest(Request):  # type: ignore[misc]
+    async def _read_result(self) -> dict[str, Any]:
+        line = await self.reader.readline()
+        if not line:
+            raise AgiHangup("connection closed by Asterisk")
+        return parse_agi_result(line.decode(self.encoding).rstrip("\n"))  # type: ignore[no-any-return]
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(self.headers)
+
+    async def cmd(self, command: str) -> dict[str, Any]:
+        res = await self.send_command(command)
+        if res.get("error") == "AGIResultHangup":
+            raise AgiHangup(res.get("msg", "hangup"))
+        return res  # type: ignore[no-any-return]
+
+    async def set_var(self, name: str, value: object) -> None:
+        text = str(value if value is not None else "").replace("\\", "\\\\").replace('"', '\\"')
+        text = text.replace("\n", " ")
+        await self.cmd(f'SET VARIABLE {name} "{text}"')
+
+    async def get_var(self, name: str) -> str | None:
+        res = await self.cmd(f"GET VARIABLE {name}")
+        r = res.get("result")
+        if isinstance(r, tuple | list) and r and str(r[0]) == "1":
+            return str(r[1]).strip("()") if len(r) > 1 else ""
+        return None
+
+
+Endpoint = Callable[[AgiRequest], Awaitable[None]]
+
+
+class GuardedApplication(Application):  # type: ignore[misc]
+    def __init__(self, *, handler_timeout_s: float = 2.0, header_timeout_s: float = 2.0,
+                 route_timeouts: dict[str, float] | None = None) -> None:
+        super().__init__(loop=asyncio.get_running_loop())
+        self.handler_timeout_s = handler_timeout_s
+        self.route_timeouts = route_timeouts or {}
+        self.header_timeout_s = header_timeout_s
+        self.stats: dict[str, int] = {"requests": 0, "dropped": 0, "timeouts": 0, "errors": 0}
+
+    async def handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            raw = await asyncio.wait_for(reader.readuntil(b"\n\n"), self.header_timeout_s)
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
+            self.stats["dropped"] += 1
+            writer.close()
+            return
+        if len(raw) > MAX_HEADER_BYTES:
+            self.stats["dropped"] += 1
+            writer.close()
+            return
+        lines = raw[:-2].decode(self.default_encoding, errors="replace").split("\n")
+        headers = OrderedDict(line.split(": ", 1) for line in lines if ": " in line)
+        script = headers.get("agi_network_script", "")
+        route = self._route.get(script)
+        self.stats["requests"] += 1
+        if route is None:
+            log.error("FastAGI: no route %r", script)
+            writer.close()
+            return
+        request = AgiRequest(app=self, headers=headers, reader=reader, writer=writer,
+                             encoding=self.default_encoding)
+        t0 = time.perf_counter()
+        try:
+            await asyncio.wait_for(route(request), self.route_timeouts.get(script, self.handler_timeout_s))
+        except TimeoutError:
+            self.stats["timeouts"] += 1
+            log.error("FastAGI route %s exceeded its time bound", script)
+        except AgiHangup:
+            log.info("FastAGI route %s: caller hung up", script)
+        except Exception:
+            self.stats["errors"] += 1
+            log.exception("FastAGI route %s failed", script)
+        finally:
+            log.debug("FastAGI %s took %.2f ms", script, (time.perf_counter() - t0) * 1000)
+            writer.close()
+
+
+class AgiServer:
+    def __init__(self, host: str, port: int, routes: dict[str, Endpoint], *,
+                 handler_timeout_s: float = 2.0, route_timeouts: dict[str, float] | None = None) -> None:
+        self.host, self.port = host, port
+        self.routes = routes
+        self.handler_timeout_s = handler_timeout_s
+        self.route_timeouts = route_timeouts or {}
+        self.app: GuardedApplication | None = None
+        self.server: asyncio.Server | None = None
+
+    @property
+    def listening(self) -> bool:
+        return self.server is not None and self.server.is_serving()
+
+    async def start(self) -> None:
+        self.app = GuardedApplication(handler_timeout_s=self.handler_timeout_s,
+                                      route_timeouts=self.route_timeouts)
+        for name, endpoint in self.routes.items():
+            self.app.add_route(name, endpoint)
+        self.server = await asyncio.start_server(self.app.handler, self.host, self.port)
+        log.info("FastAGI listening on %s:%d (%s)", self.host, self.port, ", ".join(self.routes))
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None

@@ -1,0 +1,1 @@
+"""Hotline 12345 backend: FastAPI service, AMI consumer, FastAGI server, domains."""

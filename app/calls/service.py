@@ -1,0 +1,159 @@
+"""Call rows, kept current from the AGI decision and from AMI events. No commits here.
+
+Every function is an upsert keyed on the caller channel's uniqueid, so events may arrive in any
+order (or the AGI step may never have run, when the backend was down: route becomes 'fallback').
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.calls import models as m
+from app.calls.models import Call
+from app.db import utcnow
+
+FINAL = {m.COMPLETED, m.ABANDONED, m.VOICEMAIL, m.UNANSWERED}
+
+
+async def get_or_create(session: AsyncSession, uniqueid: str, **defaults: Any) -> Call:
+    call = await session.scalar(select(Call).where(Call.uniqueid == uniqueid))
+    if call is None:
+        call = Call(uniqueid=uniqueid, **defaults)
+        session.add(call)
+        await session.flush()
+    return call
+
+
+async def record_decision(
+    session: AsyncSession,
+    *,
+    uniqueid: str,
+    linkedid: str | None,
+    channel: str | None,
+    caller: str,
+    caller_name: str | None,
+    trunk: str | None,
+    decision: dict[str, Any],
+    server: str = "main",
+    at: datetime | None = None,
+) -> Call:
+    call = await get_or_create(session, uniqueid, linkedid=linkedid, server=server, caller=caller)
+    call.linkedid = linkedid or call.linkedid
+    call.channel = channel
+    call.caller = caller
+    call.caller_name = caller_name
+    call.trunk = trunk
+    call.caller_e164 = decision.get("caller_e164")
+    call.caller_kind = decision.get("caller_kind")
+    call.prefecture = decision.get("prefecture")
+    call.platform = decision.get("platform")
+    call.route = decision.get("route")
+    call.reason = decision.get("reason")
+    if decision.get("route") == "queue":
+        call.queue = call.queue or decision.get("queue")
+    call.routed_at = at or utcnow()
+    return call
+
+
+async def on_route_event(session: AsyncSession, uniqueid: str, fields: dict[str, str], server: str) -> Call:
+    """The dialplan's own account of the route taken (UserEvent HotlineRoute)."""
+    call = await get_or_create(session, uniqueid, server=server, caller=fields.get("caller", ""))
+    route = fields.get("route") or "fallback"
+    if not call.route or route == "fallback":
+        call.route = route
+    if fields.get("agi_ms"):
+        try:
+            call.agi_ms = float(fields["agi_ms"])
+        except ValueError:
+            pass
+    if route == "voicemail":
+        call.outcome = m.VOICEMAIL if call.outcome == m.IN_PROGRESS else call.outcome
+    call.linkedid = call.linkedid or fields.get("linkedid")
+    return call
+
+
+async def on_queue_join(
+    session: AsyncSession, *, uniqueid: str, linkedid: str | None, queue: str, caller: str,
+    platform: str | None, server: str, at: datetime,
+) -> Call:
+    call = await get_or_create(session, uniqueid, linkedid=linkedid, server=server, caller=caller)
+    if not call.route:
+        call.route = "fallback"  # the backend never saw it: the dialplan's default queue
+        call.platform = platform
+    call.queue = queue
+    call.queued_at = call.queued_at or at
+    if call.outcome == m.IN_PROGRESS:
+        call.outcome = m.QUEUED
+    return call
+
+
+async def on_agent_connect(
+    session: AsyncSession, *, uniqueid: str, queue: str, agent: str, interface: str, hold_s: int | None,
+    at: datetime, server: str,
+) -> Call:
+    call = await get_or_create(session, uniqueid, server=server)
+    call.queue = queue
+    call.agent = agent
+    call.agent_interface = interface
+    call.hold_s = hold_s
+    call.answered_at = call.answered_at or at
+    call.outcome = m.ANSWERED
+    return call
+
+
+async def on_agent_complete(session: AsyncSession, *, uniqueid: str, talk_s: int | None, server: str) -> Call:
+    call = await get_or_create(session, uniqueid, server=server)
+    call.talk_s = talk_s
+    call.outcome = m.COMPLETED
+    return call
+
+
+async def on_abandon(
+    session: AsyncSession, *, uniqueid: str, queue: str, hold_s: int | None, server: str
+) -> Call:
+    call = await get_or_create(session, uniqueid, server=server)
+    call.queue = queue
+    call.hold_s = hold_s
+    call.outcome = m.ABANDONED
+    return call
+
+
+async def on_hangup(session: AsyncSession, *, uniqueid: str, cause: str | None, at: datetime) -> Call | None:
+    call = await session.scalar(select(Call).where(Call.uniqueid == uniqueid))
+    if call is None:
+        return None
+    call.ended_at = call.ended_at or at
+    call.hangup_cause = cause
+    if call.outcome == m.ANSWERED:
+        call.outcome = m.COMPLETED
+        if call.talk_s is None and call.answered_at:
+            call.talk_s = int((at - call.answered_at).total_seconds())
+    elif call.outcome == m.QUEUED:
+        call.outcome = m.ABANDONED
+    elif call.outcome == m.IN_PROGRESS:
+        call.outcome = m.VOICEMAIL if call.route == "voicemail" else m.UNANSWERED
+    return call
+
+
+async def list_calls(
+    session: AsyncSession, *, platforms: set[str] | None, caller: str | None = None,
+    outcome: str | None = None, limit: int = 100, offset: int = 0,
+) -> tuple[list[Call], int]:
+    q = select(Call)
+    if platforms is not None:
+        q = q.where(Call.platform.in_(platforms))
+    if caller:
+        q = q.where((Call.caller == caller) | (Call.caller_e164 == caller))
+    if outcome:
+        q = q.where(Call.outcome == outcome)
+    total = await session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    rows = await session.scalars(q.order_by(Call.arrived_at.desc(), Call.id.desc()).limit(limit).offset(offset))
+    return list(rows), int(total)
+
+
+async def get_call(session: AsyncSession, uniqueid: str) -> Call | None:
+    return await session.scalar(select(Call).where(Call.uniqueid == uniqueid))

@@ -1,0 +1,14 @@
+"""Background components started with the service, in order; each is an async context manager
+taking the Runtime. A new component (a worker, a scheduler) adds one line here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from app.telephony.lifecycle import telephony
+
+STARTERS: list[Callable[[Any], AbstractAsyncContextManager[None]]] = [
+    telephony,
+]

@@ -1,0 +1,4 @@
+"""Imports every domain's models so Base.metadata is complete (Alembic, tests). One line per domain."""
+
+from app.auth import models as auth_models  # noqa: F401
+from app.calls import models as calls_models  # noqa: F401

@@ -1,0 +1,15 @@
+"""Every domain's router, in one list. A new domain adds one line here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.auth.router import router as auth_router
+from app.calls.router import router as calls_router
+from app.health.router import router as health_router
+
+ROUTERS: list[APIRouter] = [
+    health_router,
+    auth_router,
+    calls_router,
+]

@@ -1,0 +1,85 @@
+"""`hotline run`: a sandbox Asterisk on 127.0.0.1 plus the backend (HTTP + FastAGI + AMI) in one process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import secrets
+import sys
+
+import uvicorn
+
+from app.settings import Settings, ensure_secret
+
+
+async def _ensure_admin(settings: Settings) -> str | None:
+    import os
+
+    from sqlalchemy import select
+
+    from app.auth.models import Role, User
+    from app.auth.schemas import UserCreate
+    from app.auth.service import create_user
+    from app.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        async with db.sessionmaker() as s:
+            if await s.scalar(select(User).where(User.role == Role.admin)) is not None:
+                return None
+            password = os.environ.get("HOTLINE_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+            await create_user(s, UserCreate(username="admin", password=password, role=Role.admin))
+            await s.commit()
+            return password
+    finally:
+        await db.dispose()
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from app.main import create_app
+    from app.migrate import upgrade
+    from asterisk_conf.render import RenderParams
+    from asterisk_conf.sandbox import Sandbox, SandboxError
+    from callflow import load_config
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    server = settings.asterisk[0]
+    if not server.ami_secret:
+        server.ami_secret = ensure_secret(settings.var_dir, f"ami_secret_{server.name}")
+    settings.session_secret = ensure_secret(settings.var_dir, "session_secret")
+    upgrade(settings.database_url)
+    admin_pw = asyncio.run(_ensure_admin(settings))
+
+    sandbox = None
+    if not args.no_asterisk:
+        cfg = load_config(settings.platform_config, holiday_dir=settings.holiday_dir)
+        assert settings.sandbox_dir is not None
+        sandbox = Sandbox(cfg, RenderParams(
+            base_dir=settings.sandbox_dir, ami_port=server.ami_port, ami_user=server.ami_user,
+            ami_secret=server.ami_secret, agi_host=settings.agi_host, agi_port=settings.agi_port,
+            sip_port=settings.sip_port, server_name=server.name,
+        ))
+        try:
+            sandbox.start()
+        except SandboxError as e:
+            print(f"cannot start the sandbox Asterisk: {e}", file=sys.stderr)
+            return 1
+    print("Hotline 12345 is running:")
+    print(f"  web/API   http://{settings.http_host}:{settings.http_port}/  (docs at /docs, health at /health)")
+    print(f"  FastAGI   {settings.agi_host}:{settings.agi_port}")
+    print(f"  AMI       {server.ami_host}:{server.ami_port} (user {server.ami_user})")
+    if sandbox is not None:
+        print(f"  Asterisk  pid {sandbox.pid}, SIP udp 127.0.0.1:{settings.sip_port}, config {settings.sandbox_dir}/etc")
+    print(f"  database  {settings.database_url}")
+    if admin_pw:
+        print(f"  admin     user 'admin', password '{admin_pw}' (shown once; set HOTLINE_ADMIN_PASSWORD to choose)")
+    print("  try:      hotline call --from 13987112345 --json")
+    sys.stdout.flush()
+    try:
+        uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_level="info")
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+    return 0

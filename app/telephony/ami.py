@@ -1,0 +1,178 @@
+"""A guarded AMI connection over panoramisk 1.4.
+
+Works around the library's known defects (see docs/asterisk.md):
+- every action has a timeout (send_command/send_action otherwise wait forever) and errors raise;
+- Originate always carries `Async: true` (without it panoramisk drops the connection) and is cancelled
+  on timeout so it is never re-sent after a reconnect;
+- a liveness check pings and forces a reconnect when a reply does not come back;
+- after every login the owner is told (on_login) so it can resynchronise state;
+- close() really closes (the base class would reconnect after connection_lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from panoramisk import Manager
+from panoramisk.message import Message
+
+from app.settings import AsteriskServer
+
+log = logging.getLogger(__name__)
+
+
+class AmiError(Exception):
+    pass
+
+
+class _GuardedManager(Manager):  # type: ignore[misc]
+    closing = False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.closing:
+            self._connected = False
+            return
+        super().connection_lost(exc)
+
+    def connect(self, *args: Any, **kwargs: Any) -> Any:
+        if self.closing:
+            return None
+        return super().connect(*args, **kwargs)
+
+    def connection_made(self, f: Any) -> None:
+        if self.closing:
+            return
+        super().connection_made(f)
+
+
+def message_fields(msg: Message) -> dict[str, str]:
+    return {str(k): (v if isinstance(v, str) else str(v)) for k, v in dict(msg).items()}
+
+
+class AmiConnection:
+    def __init__(
+        self,
+        server: AsteriskServer,
+        *,
+        on_event: Callable[[str, dict[str, str]], None],
+        on_login: Callable[[AmiConnection], Awaitable[None]] | None = None,
+        action_timeout_s: float = 5.0,
+        ping_interval_s: float = 5.0,
+    ) -> None:
+        self.server = server
+        self.name = server.name
+        self._on_event = on_event
+        self._listeners: list[Callable[[str, dict[str, str]], None]] = []
+        self._on_login = on_login
+        self.action_timeout_s = action_timeout_s
+        self.ping_interval_s = ping_interval_s
+        self.manager: _GuardedManager | None = None
+        self.logged_in = asyncio.Event()
+        self.logins = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._liveness: asyncio.Task[None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        m = self.manager
+        return bool(m and m._connected and getattr(m, "authenticated", False) and self.logged_in.is_set())
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.manager = _GuardedManager(
+            loop=loop,
+            host=self.server.ami_host,
+            port=self.server.ami_port,
+            username=self.server.ami_user,
+            secret=self.server.ami_secret,
+            ping_delay=3600,  # our own liveness check replaces the unchecked pinger
+            ping_interval=3600,
+            reconnect_timeout=1,
+            on_login=self._logged_in,
+            on_disconnect=self._disconnected,
+            events="on",
+        )
+        self.manager.register_event("*", self._dispatch)
+        self.manager.connect()
+        self._liveness = asyncio.create_task(self._liveness_loop())
+
+    def _dispatch(self, _manager: Any, msg: Message) -> None:
+        ev = message_fields(msg)
+        if ev.get("Event") in ("TestEvent", "VarSet", "Newexten"):
+            return
+        self._on_event(self.name, ev)
+        for listener in list(self._listeners):
+            listener(self.name, ev)
+
+    def add_listener(self, fn: Callable[[str, dict[str, str]], None]) -> None:
+        self._listeners.append(fn)
+
+    def remove_listener(self, fn: Callable[[str, dict[str, str]], None]) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def _logged_in(self, _manager: Any) -> None:
+        self.logins += 1
+        self.logged_in.set()
+        log.info("AMI %s: logged in (#%d)", self.name, self.logins)
+        if self._on_login is not None:
+            t = asyncio.create_task(self._on_login(self))
+            self._tasks.add(t)
+            t.add_done_callback(self._tasks.discard)
+
+    def _disconnected(self, _manager: Any, exc: Exception | None) -> None:
+        self.logged_in.clear()
+        log.warning("AMI %s: disconnected (%s)", self.name, exc)
+
+    async def wait_connected(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self.logged_in.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    async def action(self, action: dict[str, Any], *, as_list: bool | None = None,
+                     timeout: float | None = None) -> list[dict[str, str]]:
+        """Send an action; return its messages as plain dicts. Raises AmiError on error or timeout."""
+        if self.manager is None or not self.connected:
+            raise AmiError(f"AMI {self.name} is not connected")
+        if str(action.get("Action", "")).lower() == "originate":
+            action = {**action, "Async": "true"}
+        fut = self.manager.send_action(action, as_list=as_list)
+        try:
+            res = await asyncio.wait_for(asyncio.shield(fut), timeout or self.action_timeout_s)
+        except TimeoutError as e:
+            fut.cancel()  # never re-sent after a reconnect
+            raise AmiError(f"AMI {self.name}: {action.get('Action')} timed out") from e
+        msgs = res if isinstance(res, list) else [res]
+        out = [message_fields(m) for m in msgs]
+        first = out[0] if out else {}
+        if first.get("Response", "").lower() == "error":
+            raise AmiError(f"AMI {self.name}: {action.get('Action')}: {first.get('Message', 'error')}")
+        return out
+
+    async def _liveness_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.ping_interval_s)
+            if self.manager is None or not self.connected:
+                continue
+            try:
+                await self.action({"Action": "Ping"}, timeout=max(2.0, self.ping_interval_s))
+            except AmiError:
+                log.warning("AMI %s: ping unanswered; forcing reconnect", self.name)
+                proto = getattr(self.manager, "protocol", None)
+                if proto is not None and proto.transport is not None:
+                    proto.transport.close()
+
+    async def close(self) -> None:
+        if self._liveness:
+            self._liveness.cancel()
+        for t in list(self._tasks):
+            t.cancel()
+        if self.manager is not None:
+            self.manager.closing = True
+            self.manager.close()
+        self.logged_in.clear()

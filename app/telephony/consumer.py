@@ -1,0 +1,123 @@
+"""Consumes AMI events in arrival order: batches them into one transaction, commits, then publishes.
+
+Events from every configured Asterisk server go through one queue; handlers come from SUBSCRIPTIONS.
+After every (re)login the server's queue state is rebuilt from QueueStatus, and calls Asterisk no
+longer knows (CoreShowChannels) are closed, because events sent while disconnected are lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from app.calls import models as cm
+from app.db import Database, utcnow
+from app.events import Event, EventHub
+from app.telephony.ami import AmiConnection, AmiError
+from app.telephony.handlers import Ctx
+from app.telephony.state import TelephonyState
+from app.telephony.subscriptions import SUBSCRIPTIONS
+
+log = logging.getLogger(__name__)
+
+
+class AmiConsumer:
+    def __init__(self, db: Database, hub: EventHub, state: TelephonyState, queue_platform: dict[str, str],
+                 batch_max: int = 500) -> None:
+        self.db = db
+        self.hub = hub
+        self.state = state
+        self.queue_platform = queue_platform
+        self.batch_max = batch_max
+        self.inbox: asyncio.Queue[tuple[str, dict[str, str], float]] = asyncio.Queue()
+        self.processed = 0
+        self.failed = 0
+        self._task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def feed(self, server: str, ev: dict[str, str]) -> None:
+        if ev.get("Event") in SUBSCRIPTIONS:
+            self._idle.clear()
+            self.inbox.put_nowait((server, ev, time.time()))
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def drained(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self.inbox.get()]
+            while len(batch) < self.batch_max and not self.inbox.empty():
+                batch.append(self.inbox.get_nowait())
+            try:
+                await self.process(batch)
+            except Exception:
+                log.exception("AMI batch of %d events failed", len(batch))
+                self.failed += len(batch)
+            if self.inbox.empty():
+                self._idle.set()
+
+    async def process(self, batch: list[tuple[str, dict[str, str], float]]) -> None:
+        out: list[Event] = []
+        async with self.db.sessionmaker() as session:
+            for server, ev, received in batch:
+                cx = Ctx(self.state, session, self.queue_platform, out, received)
+                handler = SUBSCRIPTIONS[ev["Event"]]
+                try:
+                    async with session.begin_nested():
+                        await handler(cx, server, ev)
+                except Exception:
+                    log.exception("AMI handler for %s failed: %r", ev.get("Event"), ev)
+                    self.failed += 1
+            await session.commit()
+        self.processed += len(batch)
+        await self.hub.publish_all(out)
+
+    async def resync(self, conn: AmiConnection) -> None:
+        """Rebuild this server's state from Asterisk itself (after start and every reconnect)."""
+        try:
+            status = await conn.action({"Action": "QueueStatus"}, as_list=True, timeout=10)
+            channels = await conn.action({"Action": "CoreShowChannels"}, as_list=True, timeout=10)
+        except AmiError:
+            log.exception("resync of %s failed", conn.name)
+            return
+        self.state.replace_server(conn.name, status)
+        live = {m.get("Uniqueid") for m in channels if m.get("Event") == "CoreShowChannel"}
+        live |= {m.get("Linkedid") for m in channels if m.get("Event") == "CoreShowChannel"}
+        async with self.db.sessionmaker() as session:
+            open_calls = await session.scalars(
+                select(cm.Call).where(cm.Call.server == conn.name, cm.Call.ended_at.is_(None),
+                                      cm.Call.direction == "in")
+            )
+            closed = 0
+            for call in open_calls:
+                if call.uniqueid not in live:
+                    call.ended_at = utcnow()
+                    call.hangup_cause = "ended while AMI was disconnected"
+                    if call.outcome in (cm.QUEUED, cm.IN_PROGRESS):
+                        call.outcome = cm.ABANDONED if call.outcome == cm.QUEUED else cm.UNANSWERED
+                    elif call.outcome == cm.ANSWERED:
+                        call.outcome = cm.COMPLETED
+                    closed += 1
+            await session.commit()
+        log.info("AMI %s resynced: %d queues, %d live channels, %d stale calls closed",
+                 conn.name, len(self.state.queues), len(live), closed)
+        await self.hub.publish(Event("telephony.resync", {"server": conn.name}))
+
+    def stats(self) -> dict[str, Any]:
+        return {"processed": self.processed, "failed": self.failed, "backlog": self.inbox.qsize()}

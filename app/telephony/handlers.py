@@ -1,0 +1,164 @@
+"""AMI event handlers. Each updates live state and/or call rows; events to publish go into cx.out
+and are published only after the batch's transaction commits."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.calls import service as calls
+from app.events import Event
+from app.telephony.state import MEMBER_STATUS, Member, TelephonyState, Waiting
+
+
+@dataclass
+class Ctx:
+    state: TelephonyState
+    session: AsyncSession
+    queue_platform: dict[str, str]
+    out: list[Event] = field(default_factory=list)
+    now: float = field(default_factory=time.time)
+
+    @property
+    def at(self) -> datetime:
+        return datetime.fromtimestamp(self.now, UTC)
+
+    def emit(self, topic: str, **data: Any) -> None:
+        self.out.append(Event(topic, data))
+
+
+def _int(v: str | None) -> int | None:
+    try:
+        return int(v) if v not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _caller_uid(ev: dict[str, str]) -> str:
+    # AgentComplete may lack caller-side fields when the caller hung up first: fall back to the
+    # linked id, which for an inbound call is the caller channel's uniqueid.
+    return ev.get("Uniqueid") or ev.get("DestLinkedid") or ev.get("Linkedid", "")
+
+
+async def queue_caller_join(cx: Ctx, server: str, ev: dict[str, str]) -> None:
+    q = cx.state.queue(ev["Queue"], server)
+    uid = ev.get("Uniqueid", "")
+    q.waiting[uid] = Waiting(ev["Queue"], uid, ev.get("CallerIDNum", ""), cx.now, _int(ev.get("Position")) or 0)
+    await calls.on_queue_join(
+        cx.session, uniqueid=uid, linkedid=ev.get("Linkedid"), queue=ev["Queue"],
+        caller=ev.get("CallerIDNum", ""), platform=cx.queue_platform.get(ev["Queue"]), server=server, at=cx.at,
+    )
+    cx.emit("queue.caller_join", queue=ev["Queue"], uniqueid=uid, caller=ev.get("CallerIDNum", ""))
+
+
+async def queue_caller_leave(cx: Ctx, server: str, ev: dict[str, str]) -> None:
+    q = cx.state.queue(ev["Queue"], server)
+    q.waiting.pop(ev.get("Uniqueid", ""), None)
+    cx.emit("queue.caller_leave", queue=ev["Queue"], uniqueid=ev.get("Uniqueid", ""))
+
+
+async def queue_caller_abandon(cx: Ctx, server: str, ev: dict[str, str]) -> None:
+    q = cx.state.queue(ev["Queue"], server)
+    q.waiting.pop(ev.get("Uniqueid", ""), None)
+    call = await calls.on_abandon(
+        cx.session, uniqueid=ev.get("Uniqueid", ""), queue=ev["Queue"], hold_s=_int(ev.get("HoldTime")),
+        server=server,
+    )
+    cx.emit("call.abandoned", uniqueid=call.uniqueid, queue=ev["Queue"], caller=call.caller,
+            platform=call.platform)
+
+
+async def agent_called(cx: Ctx, server: str, ev: dict[str, str]) -> None:
+    cx.emit(
+        "agent.called", uniqueid=_caller_uid(ev), linkedid=ev.get("Linkedid"), queue=ev.get("Queue"),
+        interface=ev.get("Interface"), member=ev.get("MemberName"), caller=ev.get("CallerIDNum", ""),
+        caller_name=ev.get("CallerIDName", ""), ami_received=cx.now,
+    )
+
+
+async def agent_connect(cx: Ctx, server: str, ev: dict[str, str]) -> None:
+    uid = _caller_uid(ev)
+    call = await calls.on_agent_connect(
+        cx.session, uniqueid=uid, queue=ev.get("Queue", ""), agent=ev.get("MemberName", ""),
+        interface=ev.get("Interface", ""), hold_s=_int(ev.get("HoldTime")), at=cx.at, server=server,
+    )
+    cx.emit("agent.connect", uniqueid=uid, queue=ev.get("Queue"), interface=ev.get("Interface"),
+            member=ev.get("MemberName"), caller=call.caller, platform=call.platform)
+
+
+async def agent_complete(cx: Ctx, server: str, ev: dict[str, str]) -> None:
+    uid = _caller_uid(ev)
+    await calls.on_agent_complete(cx.session, uniqueid=uid, talk_s=_int(ev.get("TalkTime")), server=server)
+    cx.emit("agent.complete", uniqueid=uid, queue=ev.get("Queue"), interface=ev.get("Interface"),
+            member=ev.get("MemberName"), reason=ev.get("Reason"))
+
+
+def _member(cx: Ctx, server: str, ev: dict[str, str]) -> Member:
+    q = cx.state.queue(ev["Queue"], server)
+    iface = ev.get("StateInterface") or ev.get("Interface", "")
+    m = q.members.get(iface)
+    if m is None:
+        m = q.members[iface] = Member(queue=q.name, interface=iface, name=ev.get("MemberName") or iface)
+    return m
+
+
+async def queue_member_status(cx: Ctx, server: str, ev: dict[str, str]) -> None:
+    m = _member(cx, server, ev)
+    status = MEMBER_STATUS.get(ev.get("Status", "0"), "unknown")
+    paused = ev.get("Paused") == "1"
+    if status != m.status or paused != m.paused:
+        m.since = cx.now
+    m.status, m.paused = status, paused
+    m.reason = ev.get("PausedReason", m.reason) if paused else ""
+    m.calls_taken = _int(ev.get("CallsTaken")) or m.calls_taken
+    cx.emit("agent.state", queue=m.queue, interface=m.interface, member=m.name, status=m.status,
+            paused=m.paused, reason=m.reason)
+
+
+async def queue_member_added(cx: Ctx, server: str, ev: dict[str, str]) -> None:
+    await queue_member_status(cx, server, ev)
+
+
+async def queue_member_removed(cx: Ctx, server: str, ev: dict[str, str]) -> None:
+    q = cx.state.queue(ev["Queue"], server)
+    iface = ev.get("StateInterface") or ev.get("Interface", "")
+    q.members.pop(iface, None)
+    cx.emit("agent.state", queue=q.name, interface=iface, member=ev.get("MemberName"), status="logged_out",
+            paused=False, reason="")
+
+
+async def queue_member_pause(cx: Ctx, server: str, ev: dict[str, str]) -> None:
+    m = _member(cx, server, ev)
+    paused = ev.get("Paused") == "1"
+    if paused != m.paused:
+        m.since = cx.now
+    m.paused = paused
+    m.reason = ev.get("Reason") or ev.get("PausedReason", "") if paused else ""
+    cx.emit("agent.state", queue=m.queue, interface=m.interface, member=m.name, status=m.status,
+            paused=m.paused, reason=m.reason)
+
+
+async def user_event(cx: Ctx, server: str, ev: dict[str, str]) -> None:
+    if ev.get("UserEvent") != "HotlineRoute":
+        return
+    fields = {
+        "route": ev.get("Route", ""), "queue": ev.get("Queue", ""), "agi_ms": ev.get("AgiMs", ""),
+        "linkedid": ev.get("Linkedid", ""), "caller": ev.get("Caller", ""),
+    }
+    uid = ev.get("Uniqueid", "")
+    call = await calls.on_route_event(cx.session, uid, fields, server)
+    cx.emit("call.routed", uniqueid=uid, route=call.route, queue=fields["queue"], platform=call.platform,
+            prefecture=call.prefecture, caller=call.caller)
+
+
+async def hangup(cx: Ctx, server: str, ev: dict[str, str]) -> None:
+    uid = ev.get("Uniqueid", "")
+    for q in cx.state.queues.values():
+        q.waiting.pop(uid, None)
+    call = await calls.on_hangup(cx.session, uniqueid=uid, cause=ev.get("Cause-txt"), at=cx.at)
+    if call is not None:
+        cx.emit("call.ended", uniqueid=uid, outcome=call.outcome, platform=call.platform, queue=call.queue)

@@ -1,0 +1,120 @@
+"""Live queue and agent state, rebuilt from Asterisk's own answers (QueueStatus) and kept by events."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Asterisk device states in QueueMember/QueueMemberStatus
+MEMBER_STATUS = {
+    "0": "unknown", "1": "available", "2": "in_use", "3": "busy", "4": "invalid",
+    "5": "unavailable", "6": "ringing", "7": "ringing", "8": "on_hold",
+}
+
+
+@dataclass
+class Member:
+    queue: str
+    interface: str
+    name: str
+    status: str = "available"
+    paused: bool = False
+    reason: str = ""
+    since: float = field(default_factory=time.time)
+    calls_taken: int = 0
+
+    @property
+    def staffed(self) -> bool:
+        return not self.paused and self.status not in ("invalid", "unavailable")
+
+
+@dataclass
+class Waiting:
+    queue: str
+    uniqueid: str
+    caller: str
+    joined_at: float
+    position: int = 0
+
+
+@dataclass
+class QueueState:
+    name: str
+    server: str
+    members: dict[str, Member] = field(default_factory=dict)
+    waiting: dict[str, Waiting] = field(default_factory=dict)
+
+
+class TelephonyState:
+    def __init__(self) -> None:
+        self.queues: dict[str, QueueState] = {}
+        self.synced_servers: set[str] = set()
+
+    def queue(self, name: str, server: str = "main") -> QueueState:
+        q = self.queues.get(name)
+        if q is None:
+            q = self.queues[name] = QueueState(name=name, server=server)
+        return q
+
+    def agents_by_queue(self) -> dict[str, int] | None:
+        """Staffed (logged-in, unpaused) members per queue, or None while state is unknown."""
+        if not self.synced_servers:
+            return None
+        return {q.name: sum(1 for m in q.members.values() if m.staffed) for q in self.queues.values()}
+
+    def replace_server(self, server: str, messages: list[dict[str, str]], now: float | None = None) -> None:
+        """Rebuild one server's queues from a QueueStatus answer (QueueParams/QueueMember/QueueEntry)."""
+        now = now or time.time()
+        old = {n: q for n, q in self.queues.items() if q.server == server}
+        for n in old:
+            del self.queues[n]
+        for msg in messages:
+            ev = msg.get("Event")
+            if ev == "QueueParams":
+                self.queue(msg["Queue"], server)
+            elif ev == "QueueMember":
+                q = self.queue(msg["Queue"], server)
+                iface = msg.get("StateInterface") or msg.get("Location") or msg.get("Interface", "")
+                prev = old.get(q.name, QueueState(q.name, server)).members.get(iface)
+                m = Member(
+                    queue=q.name, interface=iface, name=msg.get("Name") or msg.get("MemberName") or iface,
+                    status=MEMBER_STATUS.get(msg.get("Status", "0"), "unknown"),
+                    paused=msg.get("Paused") == "1", reason=msg.get("PausedReason", ""),
+                    calls_taken=int(msg.get("CallsTaken", "0") or 0),
+                )
+                if prev and prev.status == m.status and prev.paused == m.paused:
+                    m.since = prev.since
+                q.members[iface] = m
+            elif ev == "QueueEntry":
+                q = self.queue(msg["Queue"], server)
+                wait = int(msg.get("Wait", "0") or 0)
+                uid = msg.get("Uniqueid", "")
+                q.waiting[uid] = Waiting(
+                    queue=q.name, uniqueid=uid, caller=msg.get("CallerIDNum", ""),
+                    joined_at=now - wait, position=int(msg.get("Position", "0") or 0),
+                )
+        self.synced_servers.add(server)
+
+    def snapshot(self, queues: set[str] | None = None, now: float | None = None) -> dict[str, Any]:
+        now = now or time.time()
+        out = []
+        for q in sorted(self.queues.values(), key=lambda q: q.name):
+            if queues is not None and q.name not in queues:
+                continue
+            waits = [now - w.joined_at for w in q.waiting.values()]
+            out.append({
+                "name": q.name,
+                "server": q.server,
+                "waiting": len(q.waiting),
+                "longest_wait_s": round(max(waits), 1) if waits else 0,
+                "callers": [
+                    {**asdict(w), "wait_s": round(now - w.joined_at, 1)}
+                    for w in sorted(q.waiting.values(), key=lambda w: w.joined_at)
+                ],
+                "members": [
+                    {**asdict(m), "in_state_s": round(now - m.since, 1)}
+                    for m in sorted(q.members.values(), key=lambda m: m.name)
+                ],
+            })
+        return {"queues": out, "at": now}

@@ -1,0 +1,129 @@
+"""A private Asterisk on loopback for `hotline run` and the tests: started as our child process,
+stopped by its own PID. Never touches /etc/asterisk or a system Asterisk."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from asterisk_conf.render import RenderParams, render
+from callflow import HotlineConfig
+
+log = logging.getLogger(__name__)
+
+
+class SandboxError(RuntimeError):
+    pass
+
+
+def asterisk_binary() -> str:
+    path = shutil.which("asterisk") or ("/usr/sbin/asterisk" if Path("/usr/sbin/asterisk").exists() else None)
+    if not path:
+        raise SandboxError("asterisk is not installed: run scripts/install-system-deps.sh (Debian 12/13)")
+    return path
+
+
+def check_no_dns_leak(hosts: Path = Path("/etc/hosts")) -> None:
+    """res_pjsip looks up our own hostname at load; without an IPv6 /etc/hosts entry for it that
+    becomes a DNS query off the machine. Refuse to start rather than send it."""
+    name = socket.gethostname()
+    lines = hosts.read_text(encoding="utf-8", errors="replace").splitlines() if hosts.exists() else []
+    v6 = v4 = False
+    for line in lines:
+        parts = line.split("#", 1)[0].split()
+        if len(parts) >= 2 and name in parts[1:]:
+            v6 = v6 or ":" in parts[0]
+            v4 = v4 or "." in parts[0]
+    if not (v6 and v4):
+        raise SandboxError(
+            f"/etc/hosts lacks {'an IPv6' if not v6 else 'an IPv4'} entry for this host ({name}); Asterisk would "
+            "send a DNS query at start-up. Run scripts/install-system-deps.sh (it adds '::1 <hostname>')."
+        )
+
+
+def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class Sandbox:
+    def __init__(self, cfg: HotlineConfig, params: RenderParams) -> None:
+        self.cfg = cfg
+        self.params = params
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.conf: Path | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def cli(self, command: str, timeout: float = 10.0) -> str:
+        assert self.conf is not None
+        res = subprocess.run([asterisk_binary(), "-C", str(self.conf), "-rx", command],
+                             capture_output=True, text=True, timeout=timeout)
+        if res.returncode != 0:
+            raise SandboxError(f"asterisk -rx {command!r}: {res.stderr.strip() or res.stdout.strip()}")
+        return res.stdout
+
+    def render(self) -> Path:
+        self.conf = render(self.cfg, self.params)
+        return self.conf
+
+    def start(self, timeout: float = 20.0) -> None:
+        check_no_dns_leak()
+        binary = asterisk_binary()
+        self.render()
+        logf = open(self.params.base_dir / "log" / "console.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [binary, "-C", str(self.conf), "-f", "-n", "-q"],
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+            start_new_session=True, env={**os.environ, "LANG": "C.UTF-8"},
+        )
+        logf.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SandboxError(f"asterisk exited with {self.proc.returncode}; see {self.params.base_dir}/log")
+            try:
+                self.cli("core waitfullybooted", timeout=5)
+                log.info("sandbox Asterisk up (pid %d) in %s", self.proc.pid, self.params.base_dir)
+                return
+            except (SandboxError, subprocess.TimeoutExpired):
+                time.sleep(0.05)
+        self.stop()
+        raise SandboxError("asterisk did not finish booting in time")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            self.cli("core stop now", timeout=5)
+        except (SandboxError, subprocess.TimeoutExpired):
+            pass
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,56 @@
+"""Prompt ids → audio files in ivr/prompts/ (8 kHz mono WAV).
+
+The shipped files are placeholders synthesised with espeak-ng (`python -m ivr.prompts --generate`);
+an office replaces them with recorded ones of the same names. The texts below say what each must say.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+PROMPT_DIR = Path(__file__).resolve().parent / "prompts"
+
+# id -> text the prompt says (no IVR menu before an agent: GB/T 33358 allows a short greeting only)
+PROMPTS: dict[str, str] = {
+    "hotline-greeting": "您好，幺二三四五热线。",
+    "voicemail-closed": "您好，这里是12345热线。现在是非工作时间，工作人员将在工作日上午九点回来。请在提示音后留言，说完后挂机即可。",
+    "voicemail-thanks": "您的留言已收到，我们会尽快与您联系。再见。",
+    "survey-intro": "您好，这里是12345热线回访。请对您反映问题的办理情况进行评价。满意请按1，基本满意请按2，不满意请按3。",
+    "survey-invalid": "输入有误。满意请按1，基本满意请按2，不满意请按3。",
+    "survey-thanks": "感谢您的评价，再见。",
+}
+
+
+def path(prompt_id: str) -> Path:
+    if prompt_id not in PROMPTS:
+        raise KeyError(f"unknown prompt {prompt_id!r}")
+    return PROMPT_DIR / f"{prompt_id}.wav"
+
+
+def generate(force: bool = False) -> list[Path]:
+    """Synthesise placeholder prompts with espeak-ng + sox (8 kHz mono 16-bit)."""
+    espeak, sox = shutil.which("espeak-ng"), shutil.which("sox")
+    if not espeak or not sox:
+        raise RuntimeError("espeak-ng and sox are needed to generate placeholder prompts")
+    PROMPT_DIR.mkdir(parents=True, exist_ok=True)
+    made = []
+    for pid, text in PROMPTS.items():
+        out = path(pid)
+        if out.exists() and not force:
+            continue
+        with tempfile.TemporaryDirectory() as td:
+            raw = Path(td) / "raw.wav"
+            subprocess.run([espeak, "-v", "cmn", "-s", "165", "-w", str(raw), text], check=True)
+            subprocess.run([sox, str(raw), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(out)],
+                           check=True)
+        made.append(out)
+    return made
+
+
+if __name__ == "__main__":
+    for p in generate(force="--force" in sys.argv):
+        print(p)

@@ -1,0 +1,65 @@
+"""Health, login and role checks over HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from tests.conftest import add_user, login
+
+
+async def test_health_reports_database_and_calendar(app_client):
+    app, client = app_client
+    r = await client.get("/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["database"]["ok"] is True
+    assert 2026 in body["calendar"]["covered_years"]
+    # the year after the library's data is missing: a loud warning, not a silent guess
+    assert any("2027" in w for w in body["calendar"]["warnings"])
+    assert body["status"] == "warning"
+
+
+async def test_login_wrong_password_refused_and_password_hashed(app_client):
+    app, client = app_client
+    await add_user(app, "li.agent", "agent", platform="dali")
+    r = await client.post("/api/auth/login", json={"username": "li.agent", "password": "nope"})
+    assert r.status_code == 401
+    assert r.json()["detail"] == "wrong username or password"
+    from sqlalchemy import select
+
+    from app.auth.models import User
+
+    async with app.state.runtime.db.sessionmaker() as s:
+        u = await s.scalar(select(User).where(User.username == "li.agent"))
+    assert u is not None and u.password_hash.startswith("$argon2")
+    assert "correct-horse-42" not in u.password_hash
+
+
+async def test_calls_api_needs_login_and_role(app_client):
+    app, client = app_client
+    assert (await client.get("/api/calls")).status_code == 401
+    await add_user(app, "unit1", "unit", unit_code="water")
+    h = await login(client, "unit1")
+    r = await client.get("/api/calls", headers=h)
+    assert r.status_code == 403
+    assert "unit" in r.json()["detail"]
+    r = await client.get("/api/calls", headers={"Authorization": "Bearer forged.token.value"})
+    assert r.status_code == 401
+
+
+async def test_prefecture_agent_sees_only_own_platform_calls(app_client):
+    app, client = app_client
+    from app.calls import service
+
+    async with app.state.runtime.db.sessionmaker() as s:
+        for uid, plat in (("c-dali", "dali"), ("c-km", "kunming")):
+            await service.record_decision(
+                s, uniqueid=uid, linkedid=uid, channel="Local/x", caller="13987212345", caller_name=None,
+                trunk=None, decision={"route": "queue", "platform": plat, "queue": f"q-{plat}"},
+            )
+        await s.commit()
+    await add_user(app, "dali.agent", "agent", platform="dali")
+    await add_user(app, "prov.sup", "supervisor", platform="province")
+    r = await client.get("/api/calls", headers=await login(client, "dali.agent"))
+    assert [c["uniqueid"] for c in r.json()["items"]] == ["c-dali"]
+    assert (await client.get("/api/calls/c-km", headers=await login(client, "dali.agent"))).status_code == 404
+    r = await client.get("/api/calls", headers=await login(client, "prov.sup"))
+    assert {c["uniqueid"] for c in r.json()["items"]} == {"c-dali", "c-km"}
