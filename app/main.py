@@ -13,6 +13,7 @@ from app.migrate import upgrade_async
 from app.routers import ROUTERS
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
+from app.web.router import static
 
 log = logging.getLogger(__name__)
 
@@ -38,4 +39,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Hotline 12345", version="0.1.0", lifespan=lifespan)
     for router in ROUTERS:
         app.include_router(router)
+    app.mount("/static", static, name="static")
     return app

@@ -1,0 +1,28 @@
+"""Shared web layer: static files, templates, the login page. Domain pages live with their domains
+(templates under app/<domain>/templates, served by the domain's router) and use /static/hotline.{css,js}."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+WEB = Path(__file__).resolve().parent
+router = APIRouter(include_in_schema=False)
+static = StaticFiles(directory=WEB / "static")
+
+
+def page(path: Path) -> FileResponse:
+    return FileResponse(path, media_type="text/html; charset=utf-8")
+
+
+@router.get("/login")
+async def login_page() -> FileResponse:
+    return page(WEB / "templates" / "login.html")
+
+
+@router.get("/")
+async def home() -> RedirectResponse:
+    return RedirectResponse("/login")
