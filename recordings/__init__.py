@@ -1,0 +1,1 @@
+"""Voicemail recordings: audio inspection, offline speech-to-text and transcript normalisation."""

@@ -1,0 +1,168 @@
+"""Reading and inspecting voicemail audio (stdlib ``wave`` first, pydub/ffmpeg for anything else).
+
+Every reader keeps the file's TRUE sample rate: Asterisk voicemail is 8 kHz and stays 8 kHz here.
+Anything that is missing, zero-length, truncated, corrupt or not audio raises :class:`AudioError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import struct
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydub import AudioSegment
+
+from recordings.stt.base import AudioError
+
+FRAME_MS = 20
+#: A frame counts as voiced when louder than this (dBFS) ...
+ABS_THRESHOLD_DBFS = -55.0
+#: ... and louder than the file's own noise floor (5th percentile of frame levels) by this margin.
+#: Steady noise varies < 1 dB frame to frame, so it stays below; speech, even without pauses, does not.
+NOISE_PERCENTILE = 5
+NOISE_MARGIN_DB = 3.0
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    sample_rate: int
+    channels: int
+    sample_width: int  # bytes per sample
+    duration_s: float
+
+
+def _read_wave(p: Path) -> AudioSegment:
+    with wave.open(str(p), "rb") as w:
+        rate, channels, width, nframes = w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getnframes()
+        if rate <= 0 or channels <= 0 or width <= 0:
+            raise AudioError(f"{p}: invalid WAV header (rate={rate}, channels={channels}, width={width})")
+        if nframes == 0:
+            raise AudioError(f"{p}: WAV file contains no audio frames")
+        data = w.readframes(nframes)
+    got = len(data) // (channels * width)
+    if got < nframes:
+        raise AudioError(f"{p}: truncated WAV: header declares {nframes} frames, file holds {got}")
+    if width == 1:  # 8-bit WAV is unsigned; pydub expects signed samples
+        data = (np.frombuffer(data, np.uint8).astype(np.int16) - 128).astype(np.int8).tobytes()
+    return AudioSegment(data=data, sample_width=width, frame_rate=rate, channels=channels)
+
+
+def _read_ffmpeg(p: Path) -> AudioSegment:
+    try:
+        seg = AudioSegment.from_file(str(p))
+    except Exception as exc:  # pydub raises CouldntDecodeError, IndexError, ... on garbage
+        first = str(exc).strip().splitlines()[-1:] or [type(exc).__name__]
+        raise AudioError(f"{p}: not readable as audio ({first[0][:200]})") from exc
+    if len(seg) == 0 or seg.frame_count() == 0:
+        raise AudioError(f"{p}: decoded to zero samples")
+    return seg
+
+
+def load(path: str | Path) -> AudioSegment:
+    """Decode ``path`` into a pydub segment at its native rate/width/channels, or raise AudioError."""
+    p = Path(path)
+    if not p.is_file():
+        raise AudioError(f"{p}: no such file")
+    size = p.stat().st_size
+    if size == 0:
+        raise AudioError(f"{p}: zero-length file")
+    with p.open("rb") as f:
+        head = f.read(12)
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        try:
+            return _read_wave(p)
+        except wave.Error as exc:
+            # Non-PCM WAV (GSM "wav49", mu-law, extensible, ...) is decoded by ffmpeg instead.
+            if not str(exc).startswith("unknown format"):
+                raise AudioError(f"{p}: corrupt WAV ({exc})") from exc
+        except (EOFError, struct.error) as exc:
+            raise AudioError(f"{p}: truncated WAV header ({exc or 'unexpected end of file'})") from exc
+    elif size < 64:
+        raise AudioError(f"{p}: {size} bytes is too short to be audio")
+    return _read_ffmpeg(p)
+
+
+def probe(path: str | Path) -> AudioInfo:
+    seg = load(path)
+    return AudioInfo(
+        seg.frame_rate, seg.channels, seg.sample_width, round(seg.frame_count() / seg.frame_rate, 4)
+    )
+
+
+def pcm16_mono(seg: AudioSegment) -> AudioSegment:
+    """16-bit mono at the SAME sample rate (converted only when the file is not already so)."""
+    if seg.channels != 1:
+        seg = seg.set_channels(1)
+    if seg.sample_width != 2:
+        seg = seg.set_sample_width(2)
+    return seg
+
+
+def load_pcm16_mono(path: str | Path) -> tuple[bytes, int, float]:
+    """(raw little-endian 16-bit mono PCM, true sample rate, duration seconds)."""
+    seg = pcm16_mono(load(path))
+    return seg.raw_data, seg.frame_rate, seg.frame_count() / seg.frame_rate
+
+
+def frame_levels(seg: AudioSegment, frame_ms: int = FRAME_MS) -> np.ndarray:
+    """RMS level of each ``frame_ms`` frame in dBFS (-120 for digital silence)."""
+    mono = pcm16_mono(seg)
+    x = np.frombuffer(mono.raw_data, dtype="<i2").astype(np.float32) / 32768.0
+    n = max(1, int(mono.frame_rate * frame_ms / 1000))
+    usable = (len(x) // n) * n
+    if usable == 0:
+        return np.zeros(0, dtype=np.float32)
+    rms = np.sqrt(np.mean(x[:usable].reshape(-1, n) ** 2, axis=1))
+    return np.asarray(20.0 * np.log10(np.maximum(rms, 1e-6)), dtype=np.float32)
+
+
+def voiced_mask(levels: np.ndarray) -> np.ndarray:
+    if levels.size == 0:
+        return np.zeros(0, dtype=bool)
+    floor = float(np.percentile(levels, NOISE_PERCENTILE))
+    return np.asarray(levels > max(ABS_THRESHOLD_DBFS, floor + NOISE_MARGIN_DB))
+
+
+def speech_ms_of(seg: AudioSegment) -> int:
+    return int(voiced_mask(frame_levels(seg)).sum()) * FRAME_MS
+
+
+def speech_ms(path: str | Path) -> int:
+    """Energy-based voiced duration in ms. Digital silence and steady noise both count as ~0."""
+    return speech_ms_of(load(path))
+
+
+def normalise(
+    path: str | Path, out_path: str | Path, target_dbfs: float = -20.0, pad_ms: int = 200
+) -> AudioInfo:
+    """Trim leading/trailing non-speech (keeping ``pad_ms``), level to ``target_dbfs`` (peaks kept
+    below -1 dBFS) and write a WAV with the same sample rate, width and channels as the input.
+    A file with no voiced frames is copied unchanged (amplifying a silent line only raises noise)."""
+    src, dst = Path(path), Path(out_path)
+    seg = load(src)
+    mask = voiced_mask(frame_levels(seg))
+    if not mask.any():
+        if src.resolve() != dst.resolve():
+            shutil.copyfile(src, dst)
+        return probe(dst)
+    idx = np.flatnonzero(mask)
+    start_ms = max(0, int(idx[0]) * FRAME_MS - pad_ms)
+    end_ms = min(len(seg), (int(idx[-1]) + 1) * FRAME_MS + pad_ms)
+    seg = seg[start_ms:end_ms]
+    gain = min(target_dbfs - seg.dBFS, -1.0 - seg.max_dBFS)
+    seg = seg.apply_gain(gain)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    seg.export(str(dst), format="wav")
+    return probe(dst)
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 16) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()

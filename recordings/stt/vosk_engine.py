@@ -1,0 +1,120 @@
+"""Offline transcription with Vosk (Kaldi). Fed 16-bit mono PCM at the file's TRUE sample rate."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from recordings import audio
+from recordings.stt.base import (
+    DEFAULT_MIN_SPEECH_MS,
+    EngineUnavailable,
+    Segment,
+    Transcript,
+    Word,
+    model_label,
+)
+from recordings.textnorm import clean_transcript, to_simplified
+
+
+def check_vosk_model_dir(model_path: str | Path | None) -> Path:
+    if not model_path:
+        raise EngineUnavailable(
+            "Vosk model not configured: set vosk_model_path (env HOTLINE_VOSK_MODEL_PATH) to an unpacked "
+            "Vosk model directory (with am/final.mdl and conf/model.conf)"
+        )
+    p = Path(model_path)
+    if not p.is_dir():
+        raise EngineUnavailable(
+            f"Vosk model directory {p} does not exist: set vosk_model_path to an unpacked model"
+        )
+    if not ((p / "am" / "final.mdl").is_file() or (p / "final.mdl").is_file()):
+        raise EngineUnavailable(f"{p} is not a Vosk model directory (no am/final.mdl): check vosk_model_path")
+    return p
+
+
+def _words(result: dict[str, Any]) -> list[Word]:
+    return [
+        Word(to_simplified(w["word"]), round(float(w["start"]), 3), round(float(w["end"]), 3),
+             round(float(w["conf"]), 3) if "conf" in w else None)
+        for w in result.get("result", [])
+    ]  # fmt: skip
+
+
+class VoskEngine:
+    name = "vosk"
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        language: str = "zh",
+        min_speech_ms: int = DEFAULT_MIN_SPEECH_MS,
+        chunk_seconds: float = 0.5,
+    ) -> None:
+        self.model_path = check_vosk_model_dir(model_path)
+        self.model = model_label(self.model_path)
+        self.language, self.min_speech_ms, self.chunk_seconds = language, min_speech_ms, chunk_seconds
+        self._model: Any = None
+        self._lock = threading.Lock()
+        self.load_seconds: float | None = None
+
+    def load(self) -> Any:
+        """Load the model once (thread-safe). A Vosk model is shared; recognizers are per call."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    t0 = time.perf_counter()
+                    try:
+                        import vosk
+
+                        vosk.SetLogLevel(-1)
+                        self._model = vosk.Model(str(self.model_path))
+                    except Exception as exc:
+                        raise EngineUnavailable(
+                            f"cannot load Vosk model from {self.model_path}: {exc}"
+                        ) from exc
+                    self.load_seconds = time.perf_counter() - t0
+        return self._model
+
+    def transcribe(self, path: str | Path) -> Transcript:
+        t0 = time.perf_counter()
+        seg = audio.load(path)  # AudioError for corrupt / empty / non-audio files
+        rate, duration = seg.frame_rate, seg.frame_count() / seg.frame_rate
+        load_spent = 0.0
+
+        def result(text: str, segments: list[Segment], empty: str | None) -> Transcript:
+            return Transcript(
+                text=text, segments=segments, language=self.language, engine=self.name, model=self.model,
+                audio_seconds=round(duration, 3), sample_rate=rate, empty_reason=empty,
+                process_seconds=round(time.perf_counter() - t0 - load_spent, 3),
+            )  # fmt: skip
+
+        if audio.speech_ms_of(seg) < self.min_speech_ms:
+            return result("", [], "silence")
+        t_load = time.perf_counter()
+        model = self.load()  # first call only: not counted as processing time
+        load_spent = time.perf_counter() - t_load
+
+        from vosk import KaldiRecognizer
+
+        pcm = audio.pcm16_mono(seg).raw_data  # same rate; only channels / width converted if needed
+        rec = KaldiRecognizer(model, float(rate))  # the TRUE rate: 8000 for Asterisk voicemail
+        rec.SetWords(True)
+        step = max(2, int(rate * self.chunk_seconds) * 2)
+        results: list[dict[str, Any]] = []
+        for i in range(0, len(pcm), step):
+            if rec.AcceptWaveform(pcm[i : i + step]):
+                results.append(json.loads(rec.Result()))
+        results.append(json.loads(rec.FinalResult()))
+        segments = []
+        for r in results:
+            words = _words(r)
+            text = clean_transcript(r.get("text", ""))
+            if text and words:
+                segments.append(Segment(words[0].start, words[-1].end, text, words))
+        text = clean_transcript(" ".join(s.text for s in segments))
+        return result(text, segments, None if text else "no_speech")

@@ -1,0 +1,135 @@
+"""Offline Mandarin transcription with faster-whisper (CTranslate2), CPU only.
+
+Defaults were chosen on the zh-dev 8 kHz clips (see bench/results/stt.md): beam 5, int8, no
+initial prompt (every Simplified-Chinese prompt tried made the base model drop whole sentences),
+8 kHz audio handed to faster-whisper as-is (its own resampler scored the same as sox ``rate -v``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from recordings import audio
+from recordings.stt.base import (
+    DEFAULT_MIN_SPEECH_MS,
+    EngineUnavailable,
+    Segment,
+    Transcript,
+    Word,
+    model_label,
+)
+from recordings.textnorm import clean_transcript, to_simplified
+
+REQUIRED_FILES = ("model.bin", "config.json")
+
+
+def check_whisper_model_dir(model_path: str | Path | None) -> Path:
+    if not model_path:
+        raise EngineUnavailable(
+            "Whisper model not configured: set whisper_model_path (env HOTLINE_WHISPER_MODEL_PATH) to a "
+            "faster-whisper CTranslate2 model directory (model.bin, config.json, tokenizer.json)"
+        )
+    p = Path(model_path)
+    missing = [f for f in REQUIRED_FILES if not (p / f).is_file()]
+    if missing:
+        raise EngineUnavailable(
+            f"Whisper model directory {p} is missing {', '.join(missing)}: set whisper_model_path "
+            "(env HOTLINE_WHISPER_MODEL_PATH) to a faster-whisper CTranslate2 model directory"
+        )
+    return p
+
+
+class WhisperEngine:
+    name = "whisper"
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        threads: int = 2,
+        compute_type: str = "int8",
+        beam_size: int = 5,
+        *,
+        language: str = "zh",
+        initial_prompt: str | None = None,
+        word_timestamps: bool = False,
+        min_speech_ms: int = DEFAULT_MIN_SPEECH_MS,
+        vad_filter: bool = True,
+    ) -> None:
+        self.model_path = check_whisper_model_dir(model_path)
+        self.model = model_label(self.model_path)
+        self.threads, self.compute_type, self.beam_size = threads, compute_type, beam_size
+        self.language, self.initial_prompt = language, initial_prompt
+        self.word_timestamps, self.min_speech_ms, self.vad_filter = word_timestamps, min_speech_ms, vad_filter
+        self._model: Any = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self.load_seconds: float | None = None
+
+    def load(self) -> Any:
+        """Load the model once (thread-safe); later calls return the same instance."""
+        if self._model is None:
+            with self._load_lock:
+                if self._model is None:
+                    t0 = time.perf_counter()
+                    try:
+                        from faster_whisper import WhisperModel
+
+                        self._model = WhisperModel(
+                            str(self.model_path), device="cpu", compute_type=self.compute_type,
+                            cpu_threads=self.threads,
+                        )  # fmt: skip
+                    except Exception as exc:
+                        raise EngineUnavailable(
+                            f"cannot load Whisper model from {self.model_path}: {exc}"
+                        ) from exc
+                    self.load_seconds = time.perf_counter() - t0
+        return self._model
+
+    def transcribe(self, path: str | Path) -> Transcript:
+        t0 = time.perf_counter()
+        seg = audio.load(path)  # AudioError for corrupt / empty / non-audio files
+        rate, duration = seg.frame_rate, seg.frame_count() / seg.frame_rate
+
+        load_spent = 0.0
+
+        def result(text: str, segments: list[Segment], empty: str | None) -> Transcript:
+            return Transcript(
+                text=text, segments=segments, language=self.language, engine=self.name, model=self.model,
+                audio_seconds=round(duration, 3), sample_rate=rate, empty_reason=empty,
+                process_seconds=round(time.perf_counter() - t0 - load_spent, 3),
+            )  # fmt: skip
+
+        if audio.speech_ms_of(seg) < self.min_speech_ms:
+            return result("", [], "silence")
+        t_load = time.perf_counter()
+        model = self.load()  # first call only: not counted as processing time
+        load_spent = time.perf_counter() - t_load
+        with self._run_lock:
+            raw_segments, _info = model.transcribe(
+                str(path), language=self.language, beam_size=self.beam_size, vad_filter=self.vad_filter,
+                condition_on_previous_text=False, initial_prompt=self.initial_prompt,
+                word_timestamps=self.word_timestamps,
+            )  # fmt: skip
+            raw = list(raw_segments)
+        segments = [
+            Segment(
+                start=round(s.start, 3),
+                end=round(s.end, 3),
+                text=clean_transcript(s.text),
+                words=[
+                    Word(
+                        to_simplified(w.word.strip()),
+                        round(w.start, 3),
+                        round(w.end, 3),
+                        round(w.probability, 3),
+                    )
+                    for w in (s.words or [])
+                ],
+            )  # fmt: skip
+            for s in raw
+        ]
+        text = clean_transcript("".join(s.text for s in raw))
+        return result(text, [s for s in segments if s.text], None if text else "no_speech")
