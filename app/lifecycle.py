@@ -7,8 +7,10 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from app.realtime.lifecycle import realtime
 from app.telephony.lifecycle import telephony
 
 STARTERS: list[Callable[[Any], AbstractAsyncContextManager[None]]] = [
     telephony,
+    realtime,
 ]

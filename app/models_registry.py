@@ -2,3 +2,4 @@
 
 from app.auth import models as auth_models  # noqa: F401
 from app.calls import models as calls_models  # noqa: F401
+from app.realtime import models as realtime_models  # noqa: F401

@@ -7,11 +7,13 @@ from fastapi import APIRouter
 from app.auth.router import router as auth_router
 from app.calls.router import router as calls_router
 from app.health.router import router as health_router
+from app.realtime.router import router as realtime_router
 from app.web.router import router as web_router
 
 ROUTERS: list[APIRouter] = [
     health_router,
     auth_router,
     calls_router,
+    realtime_router,
     web_router,
 ]

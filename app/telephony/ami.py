@@ -28,6 +28,23 @@ class AmiError(Exception):
     pass
 
 
+# Actions whose answer is an event list. For every other action panoramisk must be told
+# as_list=False: it otherwise guesses from the reply text ("Added interface to queue" looks like the
+# start of a list to it) and the future never completes.
+LIST_ACTIONS = {
+    "queuestatus",
+    "queuesummary",
+    "coreshowchannels",
+    "status",
+    "pjsipshowendpoints",
+    "pjsipshowcontacts",
+    "pjsipshowregistrationsinbound",
+    "showdialplan",
+    "bridgelist",
+    "agents",
+}
+
+
 class _GuardedManager(Manager):  # type: ignore[misc]
     closing = False
 
@@ -119,7 +136,7 @@ class AmiConnection:
         self.logged_in.set()
         log.info("AMI %s: logged in (#%d)", self.name, self.logins)
         if self._on_login is not None:
-            t = asyncio.create_task(self._on_login(self))
+            t: asyncio.Task[None] = asyncio.ensure_future(self._on_login(self))
             self._tasks.add(t)
             t.add_done_callback(self._tasks.discard)
 
@@ -134,13 +151,17 @@ class AmiConnection:
         except TimeoutError:
             return False
 
-    async def action(self, action: dict[str, Any], *, as_list: bool | None = None,
-                     timeout: float | None = None) -> list[dict[str, str]]:
+    async def action(
+        self, action: dict[str, Any], *, as_list: bool | None = None, timeout: float | None = None
+    ) -> list[dict[str, str]]:
         """Send an action; return its messages as plain dicts. Raises AmiError on error or timeout."""
         if self.manager is None or not self.connected:
             raise AmiError(f"AMI {self.name} is not connected")
-        if str(action.get("Action", "")).lower() == "originate":
+        name = str(action.get("Action", "")).lower()
+        if name == "originate":
             action = {**action, "Async": "true"}
+        if as_list is None:
+            as_list = name in LIST_ACTIONS
         fut = self.manager.send_action(action, as_list=as_list)
         try:
             res = await asyncio.wait_for(asyncio.shield(fut), timeout or self.action_timeout_s)

@@ -26,8 +26,14 @@ log = logging.getLogger(__name__)
 
 
 class AmiConsumer:
-    def __init__(self, db: Database, hub: EventHub, state: TelephonyState, queue_platform: dict[str, str],
-                 batch_max: int = 500) -> None:
+    def __init__(
+        self,
+        db: Database,
+        hub: EventHub,
+        state: TelephonyState,
+        queue_platform: dict[str, str],
+        batch_max: int = 500,
+    ) -> None:
         self.db = db
         self.hub = hub
         self.state = state
@@ -101,8 +107,9 @@ class AmiConsumer:
         live |= {m.get("Linkedid") for m in channels if m.get("Event") == "CoreShowChannel"}
         async with self.db.sessionmaker() as session:
             open_calls = await session.scalars(
-                select(cm.Call).where(cm.Call.server == conn.name, cm.Call.ended_at.is_(None),
-                                      cm.Call.direction == "in")
+                select(cm.Call).where(
+                    cm.Call.server == conn.name, cm.Call.ended_at.is_(None), cm.Call.direction == "in"
+                )
             )
             closed = 0
             for call in open_calls:
@@ -115,8 +122,13 @@ class AmiConsumer:
                         call.outcome = cm.COMPLETED
                     closed += 1
             await session.commit()
-        log.info("AMI %s resynced: %d queues, %d live channels, %d stale calls closed",
-                 conn.name, len(self.state.queues), len(live), closed)
+        log.info(
+            "AMI %s resynced: %d queues, %d live channels, %d stale calls closed",
+            conn.name,
+            len(self.state.queues),
+            len(live),
+            closed,
+        )
         await self.hub.publish(Event("telephony.resync", {"server": conn.name}))
 
     def stats(self) -> dict[str, Any]:

@@ -14,6 +14,10 @@ from app.calls import service as calls
 from app.events import Event
 from app.telephony.state import MEMBER_STATUS, Member, TelephonyState, Waiting
 
+# Calls the backend originates (call-backs) carry a ChannelId with this prefix; Asterisk then uses it
+# as the Linkedid of every leg, so their events can be told apart without any lookup.
+OUTBOUND_PREFIX = "hl-out-"
+
 
 @dataclass
 class Ctx:
@@ -47,10 +51,18 @@ def _caller_uid(ev: dict[str, str]) -> str:
 async def queue_caller_join(cx: Ctx, server: str, ev: dict[str, str]) -> None:
     q = cx.state.queue(ev["Queue"], server)
     uid = ev.get("Uniqueid", "")
-    q.waiting[uid] = Waiting(ev["Queue"], uid, ev.get("CallerIDNum", ""), cx.now, _int(ev.get("Position")) or 0)
+    q.waiting[uid] = Waiting(
+        ev["Queue"], uid, ev.get("CallerIDNum", ""), cx.now, _int(ev.get("Position")) or 0
+    )
     await calls.on_queue_join(
-        cx.session, uniqueid=uid, linkedid=ev.get("Linkedid"), queue=ev["Queue"],
-        caller=ev.get("CallerIDNum", ""), platform=cx.queue_platform.get(ev["Queue"]), server=server, at=cx.at,
+        cx.session,
+        uniqueid=uid,
+        linkedid=ev.get("Linkedid"),
+        queue=ev["Queue"],
+        caller=ev.get("CallerIDNum", ""),
+        platform=cx.queue_platform.get(ev["Queue"]),
+        server=server,
+        at=cx.at,
     )
     cx.emit("queue.caller_join", queue=ev["Queue"], uniqueid=uid, caller=ev.get("CallerIDNum", ""))
 
@@ -65,36 +77,69 @@ async def queue_caller_abandon(cx: Ctx, server: str, ev: dict[str, str]) -> None
     q = cx.state.queue(ev["Queue"], server)
     q.waiting.pop(ev.get("Uniqueid", ""), None)
     call = await calls.on_abandon(
-        cx.session, uniqueid=ev.get("Uniqueid", ""), queue=ev["Queue"], hold_s=_int(ev.get("HoldTime")),
+        cx.session,
+        uniqueid=ev.get("Uniqueid", ""),
+        queue=ev["Queue"],
+        hold_s=_int(ev.get("HoldTime")),
         server=server,
     )
-    cx.emit("call.abandoned", uniqueid=call.uniqueid, queue=ev["Queue"], caller=call.caller,
-            platform=call.platform)
+    cx.emit(
+        "call.abandoned",
+        uniqueid=call.uniqueid,
+        queue=ev["Queue"],
+        caller=call.caller,
+        platform=call.platform,
+    )
 
 
 async def agent_called(cx: Ctx, server: str, ev: dict[str, str]) -> None:
     cx.emit(
-        "agent.called", uniqueid=_caller_uid(ev), linkedid=ev.get("Linkedid"), queue=ev.get("Queue"),
-        interface=ev.get("Interface"), member=ev.get("MemberName"), caller=ev.get("CallerIDNum", ""),
-        caller_name=ev.get("CallerIDName", ""), ami_received=cx.now,
+        "agent.called",
+        uniqueid=_caller_uid(ev),
+        linkedid=ev.get("Linkedid"),
+        queue=ev.get("Queue"),
+        interface=ev.get("Interface"),
+        member=ev.get("MemberName"),
+        caller=ev.get("CallerIDNum", ""),
+        caller_name=ev.get("CallerIDName", ""),
+        ami_received=cx.now,
     )
 
 
 async def agent_connect(cx: Ctx, server: str, ev: dict[str, str]) -> None:
     uid = _caller_uid(ev)
     call = await calls.on_agent_connect(
-        cx.session, uniqueid=uid, queue=ev.get("Queue", ""), agent=ev.get("MemberName", ""),
-        interface=ev.get("Interface", ""), hold_s=_int(ev.get("HoldTime")), at=cx.at, server=server,
+        cx.session,
+        uniqueid=uid,
+        queue=ev.get("Queue", ""),
+        agent=ev.get("MemberName", ""),
+        interface=ev.get("Interface", ""),
+        hold_s=_int(ev.get("HoldTime")),
+        at=cx.at,
+        server=server,
     )
-    cx.emit("agent.connect", uniqueid=uid, queue=ev.get("Queue"), interface=ev.get("Interface"),
-            member=ev.get("MemberName"), caller=call.caller, platform=call.platform)
+    cx.emit(
+        "agent.connect",
+        uniqueid=uid,
+        queue=ev.get("Queue"),
+        interface=ev.get("Interface"),
+        member=ev.get("MemberName"),
+        caller=call.caller,
+        platform=call.platform,
+    )
 
 
 async def agent_complete(cx: Ctx, server: str, ev: dict[str, str]) -> None:
     uid = _caller_uid(ev)
     await calls.on_agent_complete(cx.session, uniqueid=uid, talk_s=_int(ev.get("TalkTime")), server=server)
-    cx.emit("agent.complete", uniqueid=uid, queue=ev.get("Queue"), interface=ev.get("Interface"),
-            member=ev.get("MemberName"), reason=ev.get("Reason"))
+    cx.emit(
+        "agent.complete",
+        uniqueid=uid,
+        queue=ev.get("Queue"),
+        interface=ev.get("Interface"),
+        member=ev.get("MemberName"),
+        reason=ev.get("Reason"),
+    )
 
 
 def _member(cx: Ctx, server: str, ev: dict[str, str]) -> Member:
@@ -115,8 +160,15 @@ async def queue_member_status(cx: Ctx, server: str, ev: dict[str, str]) -> None:
     m.status, m.paused = status, paused
     m.reason = ev.get("PausedReason", m.reason) if paused else ""
     m.calls_taken = _int(ev.get("CallsTaken")) or m.calls_taken
-    cx.emit("agent.state", queue=m.queue, interface=m.interface, member=m.name, status=m.status,
-            paused=m.paused, reason=m.reason)
+    cx.emit(
+        "agent.state",
+        queue=m.queue,
+        interface=m.interface,
+        member=m.name,
+        status=m.status,
+        paused=m.paused,
+        reason=m.reason,
+    )
 
 
 async def queue_member_added(cx: Ctx, server: str, ev: dict[str, str]) -> None:
@@ -127,8 +179,15 @@ async def queue_member_removed(cx: Ctx, server: str, ev: dict[str, str]) -> None
     q = cx.state.queue(ev["Queue"], server)
     iface = ev.get("StateInterface") or ev.get("Interface", "")
     q.members.pop(iface, None)
-    cx.emit("agent.state", queue=q.name, interface=iface, member=ev.get("MemberName"), status="logged_out",
-            paused=False, reason="")
+    cx.emit(
+        "agent.state",
+        queue=q.name,
+        interface=iface,
+        member=ev.get("MemberName"),
+        status="logged_out",
+        paused=False,
+        reason="",
+    )
 
 
 async def queue_member_pause(cx: Ctx, server: str, ev: dict[str, str]) -> None:
@@ -138,25 +197,57 @@ async def queue_member_pause(cx: Ctx, server: str, ev: dict[str, str]) -> None:
         m.since = cx.now
     m.paused = paused
     m.reason = ev.get("Reason") or ev.get("PausedReason", "") if paused else ""
-    cx.emit("agent.state", queue=m.queue, interface=m.interface, member=m.name, status=m.status,
-            paused=m.paused, reason=m.reason)
+    cx.emit(
+        "agent.state",
+        queue=m.queue,
+        interface=m.interface,
+        member=m.name,
+        status=m.status,
+        paused=m.paused,
+        reason=m.reason,
+    )
 
 
 async def user_event(cx: Ctx, server: str, ev: dict[str, str]) -> None:
     if ev.get("UserEvent") != "HotlineRoute":
         return
     fields = {
-        "route": ev.get("Route", ""), "queue": ev.get("Queue", ""), "agi_ms": ev.get("AgiMs", ""),
-        "linkedid": ev.get("Linkedid", ""), "caller": ev.get("Caller", ""),
+        "route": ev.get("Route", ""),
+        "queue": ev.get("Queue", ""),
+        "agi_ms": ev.get("AgiMs", ""),
+        "linkedid": ev.get("Linkedid", ""),
+        "caller": ev.get("Caller", ""),
     }
     uid = ev.get("Uniqueid", "")
     call = await calls.on_route_event(cx.session, uid, fields, server)
-    cx.emit("call.routed", uniqueid=uid, route=call.route, queue=fields["queue"], platform=call.platform,
-            prefecture=call.prefecture, caller=call.caller)
+    cx.emit(
+        "call.routed",
+        uniqueid=uid,
+        route=call.route,
+        queue=fields["queue"],
+        platform=call.platform,
+        prefecture=call.prefecture,
+        caller=call.caller,
+    )
+
+
+async def dial_end(cx: Ctx, server: str, ev: dict[str, str]) -> None:
+    linkedid = ev.get("Linkedid", "")
+    if linkedid.startswith(OUTBOUND_PREFIX):
+        cx.emit(
+            "outbound.dial_end",
+            linkedid=linkedid,
+            status=ev.get("DialStatus", ""),
+            dest=ev.get("DestChannel", ""),
+            server=server,
+        )
 
 
 async def hangup(cx: Ctx, server: str, ev: dict[str, str]) -> None:
     uid = ev.get("Uniqueid", "")
+    if uid.startswith(OUTBOUND_PREFIX) and uid == ev.get("Linkedid"):
+        cx.emit("outbound.hangup", linkedid=uid, cause=ev.get("Cause-txt", ""), server=server)
+        return
     for q in cx.state.queues.values():
         q.waiting.pop(uid, None)
     call = await calls.on_hangup(cx.session, uniqueid=uid, cause=ev.get("Cause-txt"), at=cx.at)

@@ -36,14 +36,18 @@ class Telephony:
             raise AmiError("no Asterisk server configured")
         return next(iter(self.connections.values()))
 
-    async def action(self, action: dict[str, Any], *, platform: str | None = None, **kw: Any) -> list[dict[str, str]]:
+    async def action(
+        self, action: dict[str, Any], *, platform: str | None = None, **kw: Any
+    ) -> list[dict[str, str]]:
         return await self.connection_for(platform).action(action, **kw)
 
     def health(self) -> dict[str, Any]:
         return {
             "ami": {n: {"connected": c.connected, "logins": c.logins} for n, c in self.connections.items()},
-            "agi": {"listening": bool(self.agi and self.agi.listening),
-                    "stats": self.agi.app.stats if self.agi and self.agi.app else {}},
+            "agi": {
+                "listening": bool(self.agi and self.agi.listening),
+                "stats": self.agi.app.stats if self.agi and self.agi.app else {},
+            },
             "consumer": self.consumer.stats(),
         }
 
@@ -54,8 +58,17 @@ async def telephony(rt: Runtime) -> AsyncIterator[None]:
     state = TelephonyState()
     queue_platform = {q: p.code for p in rt.config.platforms for q in p.queues}
     consumer = AmiConsumer(rt.db, rt.hub, state, queue_platform)
-    agi = AgiServer(s.agi_host, s.agi_port, bind(rt), handler_timeout_s=s.agi_handler_timeout_s,
-                    route_timeouts=ROUTE_TIMEOUTS) if s.agi_enabled else None
+    agi = (
+        AgiServer(
+            s.agi_host,
+            s.agi_port,
+            bind(rt),
+            handler_timeout_s=s.agi_handler_timeout_s,
+            route_timeouts=ROUTE_TIMEOUTS,
+        )
+        if s.agi_enabled
+        else None
+    )
     tel = Telephony(state=state, consumer=consumer, agi=agi)
     rt.components["telephony"] = tel
     consumer.start()
@@ -63,8 +76,13 @@ async def telephony(rt: Runtime) -> AsyncIterator[None]:
         await agi.start()
     if s.ami_enabled:
         for server in s.asterisk:
-            conn = AmiConnection(server, on_event=consumer.feed, on_login=consumer.resync,
-                                 action_timeout_s=s.ami_action_timeout_s, ping_interval_s=s.ami_ping_interval_s)
+            conn = AmiConnection(
+                server,
+                on_event=consumer.feed,
+                on_login=consumer.resync,
+                action_timeout_s=s.ami_action_timeout_s,
+                ping_interval_s=s.ami_ping_interval_s,
+            )
             tel.connections[server.name] = conn
             await conn.start()
         for conn in tel.connections.values():

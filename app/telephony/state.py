@@ -8,8 +8,15 @@ from typing import Any
 
 # Asterisk device states in QueueMember/QueueMemberStatus
 MEMBER_STATUS = {
-    "0": "unknown", "1": "available", "2": "in_use", "3": "busy", "4": "invalid",
-    "5": "unavailable", "6": "ringing", "7": "ringing", "8": "on_hold",
+    "0": "unknown",
+    "1": "available",
+    "2": "in_use",
+    "3": "busy",
+    "4": "invalid",
+    "5": "unavailable",
+    "6": "ringing",
+    "7": "ringing",
+    "8": "on_hold",
 }
 
 
@@ -78,9 +85,12 @@ class TelephonyState:
                 iface = msg.get("StateInterface") or msg.get("Location") or msg.get("Interface", "")
                 prev = old.get(q.name, QueueState(q.name, server)).members.get(iface)
                 m = Member(
-                    queue=q.name, interface=iface, name=msg.get("Name") or msg.get("MemberName") or iface,
+                    queue=q.name,
+                    interface=iface,
+                    name=msg.get("Name") or msg.get("MemberName") or iface,
                     status=MEMBER_STATUS.get(msg.get("Status", "0"), "unknown"),
-                    paused=msg.get("Paused") == "1", reason=msg.get("PausedReason", ""),
+                    paused=msg.get("Paused") == "1",
+                    reason=msg.get("PausedReason", ""),
                     calls_taken=int(msg.get("CallsTaken", "0") or 0),
                 )
                 if prev and prev.status == m.status and prev.paused == m.paused:
@@ -91,8 +101,11 @@ class TelephonyState:
                 wait = int(msg.get("Wait", "0") or 0)
                 uid = msg.get("Uniqueid", "")
                 q.waiting[uid] = Waiting(
-                    queue=q.name, uniqueid=uid, caller=msg.get("CallerIDNum", ""),
-                    joined_at=now - wait, position=int(msg.get("Position", "0") or 0),
+                    queue=q.name,
+                    uniqueid=uid,
+                    caller=msg.get("CallerIDNum", ""),
+                    joined_at=now - wait,
+                    position=int(msg.get("Position", "0") or 0),
                 )
         self.synced_servers.add(server)
 
@@ -103,18 +116,20 @@ class TelephonyState:
             if queues is not None and q.name not in queues:
                 continue
             waits = [now - w.joined_at for w in q.waiting.values()]
-            out.append({
-                "name": q.name,
-                "server": q.server,
-                "waiting": len(q.waiting),
-                "longest_wait_s": round(max(waits), 1) if waits else 0,
-                "callers": [
-                    {**asdict(w), "wait_s": round(now - w.joined_at, 1)}
-                    for w in sorted(q.waiting.values(), key=lambda w: w.joined_at)
-                ],
-                "members": [
-                    {**asdict(m), "in_state_s": round(now - m.since, 1)}
-                    for m in sorted(q.members.values(), key=lambda m: m.name)
-                ],
-            })
+            out.append(
+                {
+                    "name": q.name,
+                    "server": q.server,
+                    "waiting": len(q.waiting),
+                    "longest_wait_s": round(max(waits), 1) if waits else 0,
+                    "callers": [
+                        {**asdict(w), "wait_s": round(now - w.joined_at, 1)}
+                        for w in sorted(q.waiting.values(), key=lambda w: w.joined_at)
+                    ],
+                    "members": [
+                        {**asdict(m), "in_state_s": round(now - m.since, 1)}
+                        for m in sorted(q.members.values(), key=lambda m: m.name)
+                    ],
+                }
+            )
         return {"queues": out, "at": now}

@@ -21,5 +21,6 @@ SUBSCRIPTIONS: dict[str, Handler] = {
     "QueueMemberPause": h.queue_member_pause,
     "QueueMemberPaused": h.queue_member_pause,  # Asterisk 12 name
     "UserEvent": h.user_event,
+    "DialEnd": h.dial_end,
     "Hangup": h.hangup,
 }
