@@ -8,9 +8,11 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from app.realtime.lifecycle import realtime
+from app.cases.scheduler import case_scheduler
 from app.telephony.lifecycle import telephony
 
 STARTERS: list[Callable[[Any], AbstractAsyncContextManager[None]]] = [
     telephony,
+    case_scheduler,
     realtime,
 ]

@@ -2,4 +2,5 @@
 
 from app.auth import models as auth_models  # noqa: F401
 from app.calls import models as calls_models  # noqa: F401
+from app.cases import registry as cases_registry  # noqa: F401
 from app.realtime import models as realtime_models  # noqa: F401

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from app.auth.router import router as auth_router
 from app.calls.router import router as calls_router
+from app.cases.api import router as cases_router
 from app.health.router import router as health_router
 from app.realtime.router import router as realtime_router
 from app.web.router import router as web_router
@@ -14,6 +15,7 @@ ROUTERS: list[APIRouter] = [
     health_router,
     auth_router,
     calls_router,
+    cases_router,
     realtime_router,
     web_router,
 ]

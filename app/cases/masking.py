@@ -1,0 +1,82 @@
+"""Personal data masking for everything public. Pure.
+
+- phone numbers → ``139****2345``; ID numbers (18-digit 身份证 with check digit X, 15-digit) →
+  ``530***********123X``-style; e-mails → ``a***@example.com``; names → ``张**``.
+- free text: every run of 7 or more digits (also split by spaces/hyphens/dots when it holds 11 or
+  more digits, as phones are written ``139 1234 2345``) is masked, as are ID numbers and e-mails;
+  known names (the citizen's) are masked wherever they occur. Case numbers (``KM-20261126-0007``)
+  are kept: the citizen reads them out.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CASE_NO = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2,8}-\d{8}-\d{4,}(?![0-9])")
+_ID18 = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# 11+ digits with single separators between groups (phones written in pieces, +86 prefixes)
+_SPLIT_DIGITS = re.compile(r"(?<!\d)\+?\d(?:[ \-.\u00a0]?\d){10,}(?!\d)")
+_RUN = re.compile(r"\d{7,}")
+
+
+def mask_digits(digits: str) -> str:
+    """Mask a digit string keeping a little of each end: never 7 digits in a row survive."""
+    n = len(digits)
+    if n >= 11:
+        keep_head, keep_tail = 3, 4
+    elif n >= 7:
+        keep_head, keep_tail = 2, 2
+    else:
+        return "*" * n
+    return digits[:keep_head] + "*" * (n - keep_head - keep_tail) + digits[n - keep_tail :]
+
+
+def mask_phone(phone: str | None) -> str | None:
+    if phone is None:
+        return None
+    digits = "".join(c for c in phone if c.isdigit())
+    if not digits:
+        return "****" if phone.strip() else phone
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return mask_digits(digits)
+
+
+def mask_id_number(value: str) -> str:
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def mask_email(value: str) -> str:
+    local, _, domain = value.partition("@")
+    return (local[:1] or "*") + "***@" + domain
+
+
+def mask_name(name: str | None) -> str | None:
+    """张三 → 张*, 欧阳娜娜 → 欧***; empty stays empty."""
+    if not name:
+        return name
+    name = name.strip()
+    return name[:1] + "*" * max(1, len(name) - 1)
+
+
+def scrub(text: str | None, names: list[str | None] | None = None) -> str | None:
+    """Free text with phones, ID numbers, e-mails and the given names masked."""
+    if not text:
+        return text
+    kept: list[str] = []
+
+    def _keep(m: re.Match[str]) -> str:
+        kept.append(m.group(0))
+        return f"\x00{len(kept) - 1}\x00"
+
+    out = text.replace("\x00", "")
+    out = _CASE_NO.sub(_keep, out)
+    out = _EMAIL.sub(lambda m: mask_email(m.group(0)), out)
+    out = _ID18.sub(lambda m: mask_id_number(m.group(0)), out)
+    out = _SPLIT_DIGITS.sub(lambda m: mask_digits("".join(c for c in m.group(0) if c.isdigit())), out)
+    out = _RUN.sub(lambda m: mask_digits(m.group(0)), out)
+    for name in names or []:
+        if name and len(name.strip()) >= 2:
+            out = out.replace(name.strip(), mask_name(name) or "")
+    return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], out)

@@ -1,0 +1,31 @@
+"""Chinese web pages of the case workflow (static HTML + /static/hotline.js; data over the JSON API)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from app.web.router import page
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/ui/cases")
+async def agent_cases() -> FileResponse:
+    """Agents: create, answer directly, dispatch."""
+    return page(TEMPLATES / "agent_cases.html")
+
+
+@router.get("/ui/unit")
+async def unit_cases() -> FileResponse:
+    """Unit handlers: sign, return, progress, request extension, reply."""
+    return page(TEMPLATES / "unit.html")
+
+
+@router.get("/ui/office")
+async def office() -> FileResponse:
+    """Hotline office: supervision board (red/yellow), extension approvals, reminders."""
+    return page(TEMPLATES / "office.html")

@@ -1,0 +1,285 @@
+"""Case API. Every route checks the role and the case's visibility (404 for cases you may not see);
+the router commits, then publishes ``case.created`` / ``case.transition``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.deps import require_roles
+from app.auth.models import Role, User
+from app.cases import queries, service
+from app.cases import workflow as wf
+from app.cases.context import CaseContext, of_runtime
+from app.cases.models import Case, CaseEvent
+from app.cases.rules import Category
+from app.cases.schemas import (
+    BoardOut,
+    CaseCreate,
+    CaseCreated,
+    CaseDetail,
+    CaseList,
+    CaseOut,
+    DuplicateOut,
+    EventOut,
+    MergeIn,
+    RatingIn,
+    RemindIn,
+    TransitionIn,
+)
+from app.db import utcnow
+from app.deps import HubDep, SessionDep, get_runtime
+from app.events import Event, EventHub
+from app.runtime import Runtime
+
+router = APIRouter(prefix="/api/cases", tags=["cases"])
+Anyone = Annotated[User, Depends(require_roles(Role.agent, Role.supervisor, Role.admin, Role.unit))]
+Office = Annotated[User, Depends(require_roles(Role.agent, Role.supervisor, Role.admin))]
+Manager = Annotated[User, Depends(require_roles(Role.supervisor, Role.admin))]
+
+
+def _ctx(runtime: Annotated[Runtime, Depends(get_runtime)]) -> CaseContext:
+    return of_runtime(runtime)
+
+
+Ctx = Annotated[CaseContext, Depends(_ctx)]
+
+
+async def _visible(session: AsyncSession, number: str, user: User) -> tuple[Case, list[str]]:
+    case = await service.get_by_number(session, number)
+    co = await service.unit_codes(session, case) if case is not None else []
+    if case is None or not queries.can_see(user, case, co):
+        raise HTTPException(404, f"no case {number}")
+    return case, co
+
+
+def _event(ev: CaseEvent, case: Case) -> Event:
+    return Event(
+        "case.transition",
+        {
+            "number": case.number,
+            "action": ev.action,
+            "from": ev.from_status,
+            "to": ev.to_status,
+            "platform": case.platform,
+            "lead_unit": case.lead_unit,
+            "actor": ev.actor_name,
+        },
+    )
+
+
+async def _commit_publish(session: AsyncSession, hub: EventHub, events: list[Event]) -> None:
+    await session.commit()
+    await hub.publish_all(events)
+
+
+@router.get("/categories", response_model=list[Category])
+async def categories(user: Anyone, ctx: Ctx) -> list[Category]:
+    return ctx.rules.categories
+
+
+@router.get("/workflow")
+async def workflow_table(user: Anyone) -> list[dict[str, Any]]:
+    """The transition table: from state, action, to state, roles allowed."""
+    return [
+        {
+            "from": f,
+            "action": a,
+            "to": r.to,
+            "roles": sorted(r.roles),
+            "label": r.label,
+            "needs_note": r.needs_note,
+        }
+        for (f, a), r in sorted(wf.TRANSITIONS.items())
+    ]
+
+
+@router.post("", response_model=CaseCreated, status_code=201)
+async def create(data: CaseCreate, session: SessionDep, hub: HubDep, user: Office, ctx: Ctx) -> CaseCreated:
+    try:
+        case = await service.create_case(session, data, user, ctx=ctx)
+    except service.CaseError as e:
+        raise HTTPException(e.status, str(e)) from None
+    dups = await service.find_duplicates(session, case)
+    now = utcnow()
+    out = CaseCreated(
+        case=queries.to_out(case, user, ctx, now, []),
+        possible_duplicates=[
+            DuplicateOut(number=d.number, status=d.status, summary=d.summary, created_at=d.created_at)
+            for d in dups
+            if queries.can_see(user, d, [])
+        ],
+    )
+    await _commit_publish(
+        session,
+        hub,
+        [
+            Event(
+                "case.created",
+                {
+                    "number": case.number,
+                    "platform": case.platform,
+                    "channel": case.channel,
+                    "type": case.type,
+                    "call_uniqueid": case.call_uniqueid,
+                },
+            )
+        ],
+    )
+    return out
+
+
+@router.get("", response_model=CaseList)
+async def list_cases(
+    session: SessionDep,
+    user: Anyone,
+    ctx: Ctx,
+    status: str | None = None,
+    citizen_phone: str | None = None,
+    unit: str | None = None,
+    platform: str | None = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CaseList:
+    if citizen_phone and user.role is Role.unit:
+        raise HTTPException(403, "unit handlers cannot search cases by phone number")
+    rows, total = await queries.list_cases(
+        session,
+        user,
+        status=status,
+        citizen_phone=citizen_phone,
+        unit=unit,
+        platform=platform,
+        overdue=overdue,
+        limit=limit,
+        offset=offset,
+    )
+    co = await queries.co_units_of(session, [r.id for r in rows])
+    now = utcnow()
+    threshold = ctx.clock().near_threshold(now)
+    return CaseList(items=[queries.to_out(r, user, ctx, now, co[r.id], threshold) for r in rows], total=total)
+
+
+@router.get("/board", response_model=BoardOut)
+async def board(session: SessionDep, user: Office, ctx: Ctx, now: datetime | None = None) -> BoardOut:
+    now = now or utcnow()
+    if now.tzinfo is None:
+        raise HTTPException(422, "now must carry a timezone offset")
+    b = await queries.board(session, user, ctx, now)
+    every = b["red"] + b["yellow"] + b["extension_requests"]
+    co = await queries.co_units_of(session, [c.id for c in every])
+
+    def outs(rows: list[Case]) -> list[CaseOut]:
+        return [queries.to_out(r, user, ctx, now, co[r.id], b["threshold"]) for r in rows]
+
+    return BoardOut(
+        now=now,
+        near_threshold=b["threshold"],
+        red=outs(b["red"]),
+        yellow=outs(b["yellow"]),
+        extension_requests=outs(b["extension_requests"]),
+        warnings=b["warnings"],
+    )
+
+
+@router.get("/{number}", response_model=CaseDetail)
+async def get_case(number: str, session: SessionDep, user: Anyone, ctx: Ctx) -> CaseDetail:
+    case, co = await _visible(session, number, user)
+    out = CaseDetail(**queries.to_out(case, user, ctx, utcnow(), co).model_dump())
+    out.events = [EventOut.model_validate(e) for e in await service.events_of(session, case)]
+    return out
+
+
+@router.get("/{number}/events", response_model=list[EventOut])
+async def case_events(number: str, session: SessionDep, user: Anyone) -> list[EventOut]:
+    case, _ = await _visible(session, number, user)
+    return [EventOut.model_validate(e) for e in await service.events_of(session, case)]
+
+
+async def _apply(
+    session: AsyncSession, hub: EventHub, user: User, ctx: CaseContext, number: str, fn: Any
+) -> CaseDetail:
+    case, _ = await _visible(session, number, user)
+    try:
+        events = await fn(case)
+    except service.IllegalTransition as e:
+        await session.rollback()
+        raise HTTPException(403 if e.forbidden else 409, str(e)) from None
+    except service.CaseError as e:
+        await session.rollback()
+        raise HTTPException(e.status, str(e)) from None
+    await _commit_publish(session, hub, [_event(ev, case) for ev in events])
+    return await get_case(number, session, user, ctx)
+
+
+@router.post(
+    "/{number}/transitions",
+    response_model=CaseDetail,
+    responses={409: {"description": "illegal in this state; nothing changed"}},
+)
+async def do_transition(
+    number: str, body: TransitionIn, session: SessionDep, hub: HubDep, user: Anyone, ctx: Ctx
+) -> CaseDetail:
+    """Apply one action of the transition table (see GET /api/cases/workflow)."""
+    if body.action == "rate":
+        if body.rating is None:
+            raise HTTPException(422, "rate needs rating 1 (满意), 2 (基本满意) or 3 (不满意)")
+        return await rate(number, RatingIn(rating=body.rating, note=body.note), session, hub, user, ctx)
+    if body.action == "merge":
+        raise HTTPException(422, "use POST /api/cases/{number}/merge")
+
+    async def fn(case: Case) -> list[CaseEvent]:
+        return [
+            await service.transition(
+                session,
+                case,
+                body.action,
+                user,
+                body.note,
+                ctx=ctx,
+                unit_code=body.unit_code,
+                co_units=body.co_units,
+                target_platform=body.target_platform,
+            )
+        ]
+
+    return await _apply(session, hub, user, ctx, number, fn)
+
+
+@router.post("/{number}/rating", response_model=CaseDetail)
+async def rate(
+    number: str, body: RatingIn, session: SessionDep, hub: HubDep, user: Office, ctx: Ctx
+) -> CaseDetail:
+    async def fn(case: Case) -> list[CaseEvent]:
+        return await service.record_rating(session, case, body.rating, user, body.note, ctx=ctx)
+
+    return await _apply(session, hub, user, ctx, number, fn)
+
+
+@router.post("/{number}/remind", response_model=CaseDetail)
+async def remind(
+    number: str, body: RemindIn, session: SessionDep, hub: HubDep, user: Manager, ctx: Ctx
+) -> CaseDetail:
+    """催办: a reminder to the lead unit through the outbox, recorded in the audit log."""
+
+    async def fn(case: Case) -> list[CaseEvent]:
+        return [await service.transition(session, case, "remind", user, body.note or "请抓紧办理", ctx=ctx)]
+
+    return await _apply(session, hub, user, ctx, number, fn)
+
+
+@router.post("/{number}/merge", response_model=CaseDetail)
+async def merge(
+    number: str, body: MergeIn, session: SessionDep, hub: HubDep, user: Office, ctx: Ctx
+) -> CaseDetail:
+    """Merge this (duplicate, still in intake) case into another open case."""
+    target, _ = await _visible(session, body.into, user)
+
+    async def fn(case: Case) -> list[CaseEvent]:
+        return [await service.merge(session, case, target, user, ctx=ctx)]
+
+    return await _apply(session, hub, user, ctx, number, fn)

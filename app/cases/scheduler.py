@@ -1,0 +1,177 @@
+"""督办 scheduler: marks overdue cases, creates reminders once, and delivers the outbox.
+
+``sweep(session, now)`` is set-based (a few UPDATE / INSERT … SELECT statements over the
+(status, due_at) index, never a Python loop over cases) and idempotent: a reminder row is unique per
+(case, stage, kind, due), so running it twice — or after a restart — sends nothing twice.
+The caller commits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, and_, case, cast, false, insert, literal, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.cases.context import CaseContext, current, install
+from app.cases.models import Case, CaseReminder
+from app.cases.queries import DUE_STATES
+from app.db import utcnow
+from app.outbox.models import OutboxMessage
+from app.outbox.service import deliver_pending, senders_of
+
+log = logging.getLogger(__name__)
+
+_STAGE = case(
+    (Case.status.in_(("intake", "returned", "reopened")), literal("dispatch")),
+    (Case.status == "dispatched", literal("sign")),
+    else_=literal("handle"),
+)
+_STAGE_LABEL = case(
+    (CaseReminder.stage == "dispatch", literal("派单")),
+    (CaseReminder.stage == "sign", literal("签收")),
+    else_=literal("办理"),
+)
+
+
+def _rows(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _insert(session: AsyncSession) -> Any:
+    name = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert(CaseReminder) if name == "postgresql" else sqlite.insert(CaseReminder)
+
+
+async def sweep(
+    session: AsyncSession, now: datetime | None = None, ctx: CaseContext | None = None
+) -> dict[str, int]:
+    ctx = current(ctx)
+    now = now or utcnow()
+    threshold = ctx.clock().near_threshold(now)
+    open_due = and_(Case.status.in_(DUE_STATES), Case.due_at.is_not(None))
+    marked = await session.execute(
+        update(Case)
+        .where(open_due, Case.due_at < now, Case.overdue_at.is_(None))
+        .values(overdue_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    created = 0
+    for kind, cond in (
+        ("overdue", Case.due_at < now),
+        ("near_due", and_(Case.due_at >= now, Case.due_at <= threshold)),
+    ):
+        src = select(
+            Case.id,
+            _STAGE,
+            literal(kind),
+            Case.due_at,
+            literal(now, CaseReminder.created_at.type),
+            literal("system"),
+            false(),
+        ).where(open_due, cond)
+        stmt = (
+            _insert(session)
+            .from_select(["case_id", "stage", "kind", "due_at", "created_at", "created_by", "notified"], src)
+            .on_conflict_do_nothing(index_elements=["case_id", "stage", "kind", "due_at"])
+        )
+        created += _rows(await session.execute(stmt))
+    # one outbox notice per new reminder: to the lead unit (sign/handle stages) or the platform office
+    unit_stage = CaseReminder.stage.in_(("sign", "handle"))
+    kind_label = case((CaseReminder.kind == "overdue", literal("已超期")), else_=literal("即将到期"))
+    notices = (
+        select(
+            case((unit_stage, literal("unit")), else_=literal("office")),
+            case((and_(unit_stage, Case.lead_unit.is_not(None)), Case.lead_unit), else_=Case.platform),
+            literal("【12345督办】工单 ")
+            + Case.number
+            + literal(" ")
+            + _STAGE_LABEL
+            + cast(literal("环节"), String)
+            + kind_label
+            + literal("，请抓紧办理。"),
+            Case.id,
+            literal("reminder"),
+            literal("pending"),
+            literal(0),
+            literal(now, OutboxMessage.created_at.type),
+            literal(now, OutboxMessage.next_attempt_at.type),
+        )
+        .select_from(CaseReminder)
+        .join(Case, Case.id == CaseReminder.case_id)
+        .where(CaseReminder.notified.is_(false()))
+    )
+    await session.execute(
+        insert(OutboxMessage).from_select(
+            [
+                "channel",
+                "recipient",
+                "body",
+                "case_id",
+                "kind",
+                "status",
+                "attempts",
+                "created_at",
+                "next_attempt_at",
+            ],
+            notices,
+        )
+    )
+    notified = await session.execute(
+        update(CaseReminder)
+        .where(CaseReminder.notified.is_(false()))
+        .values(notified=true())
+        .execution_options(synchronize_session=False)
+    )
+    return {"marked_overdue": _rows(marked), "reminders": created, "notices": _rows(notified)}
+
+
+async def run_once(runtime: Any, now: datetime | None = None) -> dict[str, int]:
+    ctx = install(runtime) if "case_context" not in runtime.components else runtime.components["case_context"]
+    async with runtime.db.sessionmaker() as session:
+        counts = await sweep(session, now, ctx)
+        await session.commit()
+    async with runtime.db.sessionmaker() as session:
+        sent = await deliver_pending(
+            session,
+            senders_of(runtime),
+            now=now,
+            retry_s=ctx.rules.outbox_retry_s,
+            max_attempts=ctx.rules.outbox_max_attempts,
+        )
+        await session.commit()
+    return {**counts, **sent}
+
+
+@asynccontextmanager
+async def case_scheduler(runtime: Any) -> AsyncIterator[None]:
+    """STARTERS entry: installs the case context and runs the sweep every ``sweep_interval_s``."""
+    ctx = install(runtime)
+    interval = ctx.rules.sweep_interval_s
+    task: asyncio.Task[None] | None = None
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await run_once(runtime)
+            except Exception:
+                log.exception("case sweep failed; retrying next interval")
+
+    if interval > 0:
+        task = asyncio.create_task(loop(), name="case-scheduler")
+    runtime.components["case_scheduler"] = task
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
