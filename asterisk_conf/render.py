@@ -20,7 +20,7 @@ res_pjsip res_pjsip_session res_pjsip_pubsub chan_pjsip res_pjsip_authenticator_
 res_pjsip_endpoint_identifier_user res_pjsip_endpoint_identifier_ip res_pjsip_registrar
 res_pjsip_outbound_authenticator_digest res_pjsip_sdp_rtp res_pjsip_dtmf_info res_pjsip_caller_id
 res_pjsip_nat res_pjsip_rfc3326 res_pjsip_exten_state res_pjsip_acl res_rtp_asterisk
-res_timing_timerfd res_musiconhold res_agi res_clioriginate res_convert
+res_timing_timerfd res_musiconhold res_speech res_agi res_clioriginate res_convert
 app_queue app_dial app_playback app_record app_exec app_userevent app_senddtmf app_read app_stack
 app_mixmonitor app_chanspy app_echo app_verbose app_playtones app_originate app_waituntil
 pbx_config func_logic func_strings func_callerid func_channel func_cut func_global func_devstate
@@ -238,7 +238,8 @@ exten => _X.,1,Dial(Local/${{EXTEN}}@hotline-sim-citizen,30)
 
 [hotline-sim-citizen]
 ; a simulated citizen: plays SIM_AUDIO (if set) then waits SIM_HOLD seconds, sends SIM_DTMF when asked
-exten => _X.,1,Answer()
+; (_X! also matches the one-digit exten 0 that simcall originates into; _X. needs two digits)
+exten => _X!,1,Answer()
  same => n,Set(SIM_HOLD=${{IF($["${{SIM_HOLD}}" = ""]?30:${{SIM_HOLD}})}})
  same => n,ExecIf($["${{SIM_WAIT}}" != ""]?Wait(${{SIM_WAIT}}))
  same => n,ExecIf($["${{SIM_DTMF}}" != ""]?SendDTMF(${{SIM_DTMF}},250))

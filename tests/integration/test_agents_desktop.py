@@ -22,10 +22,25 @@ async def feed(app: Any, *events: dict[str, str]) -> None:
     await tel.consumer.process([("main", ev, time.time()) for ev in events])
 
 
-def member_event(name: str, iface: str, queue: str = "q-dali", status: str = "1", paused: str = "0",
-                 event: str = "QueueMemberAdded", reason: str = "") -> dict[str, str]:
-    return {"Event": event, "Queue": queue, "MemberName": name, "Interface": iface, "StateInterface": iface,
-            "Status": status, "Paused": paused, "PausedReason": reason}
+def member_event(
+    name: str,
+    iface: str,
+    queue: str = "q-dali",
+    status: str = "1",
+    paused: str = "0",
+    event: str = "QueueMemberAdded",
+    reason: str = "",
+) -> dict[str, str]:
+    return {
+        "Event": event,
+        "Queue": queue,
+        "MemberName": name,
+        "Interface": iface,
+        "StateInterface": iface,
+        "Status": status,
+        "Paused": paused,
+        "PausedReason": reason,
+    }
 
 
 async def token(client: httpx.AsyncClient, username: str) -> str:
@@ -46,9 +61,20 @@ async def recv_until(ws: Any, kind: str, timeout: float = 5.0) -> dict[str, Any]
 async def seed_call(app: Any, uid: str, caller: str, prefecture: str = "dali") -> None:
     async with app.state.runtime.db.sessionmaker() as s:
         await calls.record_decision(
-            s, uniqueid=uid, linkedid=uid, channel="Local/12345@hotline-inbound-1;2", caller=caller,
-            caller_name=None, trunk=None, decision={"route": "queue", "platform": prefecture,
-                                                     "prefecture": prefecture, "queue": f"q-{prefecture}"})
+            s,
+            uniqueid=uid,
+            linkedid=uid,
+            channel="Local/12345@hotline-inbound-1;2",
+            caller=caller,
+            caller_name=None,
+            trunk=None,
+            decision={
+                "route": "queue",
+                "platform": prefecture,
+                "prefecture": prefecture,
+                "queue": f"q-{prefecture}",
+            },
+        )
         await s.commit()
 
 
@@ -92,21 +118,41 @@ async def test_screenpop_goes_only_to_the_rung_agent(tmp_path, sqlite_url):
             t1, t2 = await token(c, "li.agent"), await token(c, "he.agent")
         await seed_call(app, "old-1", "13987212345")
         ws_base = base.replace("http", "ws")
-        async with websockets.connect(f"{ws_base}/ws/agent?token={t1}") as ws1, \
-                websockets.connect(f"{ws_base}/ws/agent?token={t2}") as ws2:
+        async with (
+            websockets.connect(f"{ws_base}/ws/agent?token={t1}") as ws1,
+            websockets.connect(f"{ws_base}/ws/agent?token={t2}") as ws2,
+        ):
             assert (await recv_until(ws1, "state"))["state"] == "logged_out"
             await recv_until(ws2, "state")
-            await feed(app, member_event("li.agent", "PJSIP/agent-1001"),
-                       member_event("he.agent", "PJSIP/agent-1002"))
+            await feed(
+                app,
+                member_event("li.agent", "PJSIP/agent-1001"),
+                member_event("he.agent", "PJSIP/agent-1002"),
+            )
             s = await recv_until(ws1, "state")
             assert s["state"] == "available" and s["label"] == "空闲" and s["queues"] == ["q-dali"]
             await seed_call(app, "call-2", "13987212345")
-            await feed(app,
-                       {"Event": "QueueCallerJoin", "Queue": "q-dali", "Uniqueid": "call-2", "Linkedid": "call-2",
-                        "CallerIDNum": "13987212345", "Position": "1"},
-                       {"Event": "AgentCalled", "Queue": "q-dali", "Uniqueid": "call-2", "Linkedid": "call-2",
-                        "CallerIDNum": "13987212345", "Interface": "PJSIP/agent-1001", "MemberName": "li.agent",
-                        "DestUniqueid": "agent-leg-1"})
+            await feed(
+                app,
+                {
+                    "Event": "QueueCallerJoin",
+                    "Queue": "q-dali",
+                    "Uniqueid": "call-2",
+                    "Linkedid": "call-2",
+                    "CallerIDNum": "13987212345",
+                    "Position": "1",
+                },
+                {
+                    "Event": "AgentCalled",
+                    "Queue": "q-dali",
+                    "Uniqueid": "call-2",
+                    "Linkedid": "call-2",
+                    "CallerIDNum": "13987212345",
+                    "Interface": "PJSIP/agent-1001",
+                    "MemberName": "li.agent",
+                    "DestUniqueid": "agent-leg-1",
+                },
+            )
             pop = await recv_until(ws1, "screenpop")
             assert pop["caller"] == "13987212345" and pop["uniqueid"] == "call-2"
             assert pop["region"] == "云南省大理白族自治州" and pop["prefecture"] == "dali"
@@ -114,10 +160,20 @@ async def test_screenpop_goes_only_to_the_rung_agent(tmp_path, sqlite_url):
             assert [c["uniqueid"] for c in pop["earlier_calls"]] == ["old-1"]
             assert pop["form"]["channel"] == "phone" and pop["form"]["citizen_phone"] == "13987212345"
             assert pop["form"]["call_uniqueid"] is None
-            await feed(app, {"Event": "AgentConnect", "Queue": "q-dali", "Uniqueid": "call-2",
-                             "Linkedid": "call-2", "Interface": "PJSIP/agent-1001", "MemberName": "li.agent",
-                             "HoldTime": "4", "RingTime": "2"},
-                       member_event("li.agent", "PJSIP/agent-1001", status="2", event="QueueMemberStatus"))
+            await feed(
+                app,
+                {
+                    "Event": "AgentConnect",
+                    "Queue": "q-dali",
+                    "Uniqueid": "call-2",
+                    "Linkedid": "call-2",
+                    "Interface": "PJSIP/agent-1001",
+                    "MemberName": "li.agent",
+                    "HoldTime": "4",
+                    "RingTime": "2",
+                },
+                member_event("li.agent", "PJSIP/agent-1001", status="2", event="QueueMemberStatus"),
+            )
             bound = await recv_until(ws1, "bound")
             assert bound["uniqueid"] == "call-2"
             assert (await recv_until(ws1, "state"))["label"] == "通话中"
@@ -146,12 +202,30 @@ async def test_pause_reason_and_wrapup_state_come_from_events(tmp_path, sqlite_u
             await recv_until(ws1, "state")
             await feed(app, member_event("li.agent", "PJSIP/agent-1001"))
             await recv_until(ws1, "state")
-            await feed(app, {**member_event("li.agent", "PJSIP/agent-1001", paused="1", event="QueueMemberPause",
-                                            reason="培训"), "Reason": "培训"})
+            await feed(
+                app,
+                {
+                    **member_event(
+                        "li.agent", "PJSIP/agent-1001", paused="1", event="QueueMemberPause", reason="培训"
+                    ),
+                    "Reason": "培训",
+                },
+            )
             s = await recv_until(ws1, "state")
             assert s["state"] == "paused" and s["label"] == "小休（培训）"
-            await feed(app, {**member_event("li.agent", "PJSIP/agent-1001", paused="1", event="QueueMemberPause",
-                                            reason="话后处理"), "Reason": "话后处理"})
+            await feed(
+                app,
+                {
+                    **member_event(
+                        "li.agent",
+                        "PJSIP/agent-1001",
+                        paused="1",
+                        event="QueueMemberPause",
+                        reason="话后处理",
+                    ),
+                    "Reason": "话后处理",
+                },
+            )
             assert (await recv_until(ws1, "state"))["label"] == "话后处理"
             await feed(app, member_event("li.agent", "PJSIP/agent-1001", event="QueueMemberRemoved"))
             assert (await recv_until(ws1, "state"))["state"] == "logged_out"

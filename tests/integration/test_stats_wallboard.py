@@ -19,16 +19,50 @@ from tests.integration.test_agents_desktop import feed, member_event, recv_until
 async def seed(app) -> None:
     now = utcnow()
     async with app.state.runtime.db.sessionmaker() as s:
-        s.add_all([
-            Call(uniqueid="d1", caller="13987212345", platform="dali", prefecture="dali", queue="q-dali",
-                 queued_at=now, answered_at=now + timedelta(seconds=5), hold_s=5, outcome="completed"),
-            Call(uniqueid="d2", caller="13987299999", platform="dali", prefecture="dali", queue="q-dali",
-                 queued_at=now, hold_s=40, outcome="abandoned"),
-            Call(uniqueid="k1", caller="13888812345", platform="kunming", queue="q-kunming",
-                 queued_at=now, answered_at=now + timedelta(seconds=20), hold_s=20, outcome="completed"),
-            Call(uniqueid="old", caller="13888800000", platform="kunming", queue="q-kunming",
-                 queued_at=now - timedelta(days=2), arrived_at=now - timedelta(days=2), outcome="abandoned"),
-        ])
+        s.add_all(
+            [
+                Call(
+                    uniqueid="d1",
+                    caller="13987212345",
+                    platform="dali",
+                    prefecture="dali",
+                    queue="q-dali",
+                    queued_at=now,
+                    answered_at=now + timedelta(seconds=5),
+                    hold_s=5,
+                    outcome="completed",
+                ),
+                Call(
+                    uniqueid="d2",
+                    caller="13987299999",
+                    platform="dali",
+                    prefecture="dali",
+                    queue="q-dali",
+                    queued_at=now,
+                    hold_s=40,
+                    outcome="abandoned",
+                ),
+                Call(
+                    uniqueid="k1",
+                    caller="13888812345",
+                    platform="kunming",
+                    queue="q-kunming",
+                    queued_at=now,
+                    answered_at=now + timedelta(seconds=20),
+                    hold_s=20,
+                    outcome="completed",
+                ),
+                Call(
+                    uniqueid="old",
+                    caller="13888800000",
+                    platform="kunming",
+                    queue="q-kunming",
+                    queued_at=now - timedelta(days=2),
+                    arrived_at=now - timedelta(days=2),
+                    outcome="abandoned",
+                ),
+            ]
+        )
         await s.commit()
 
 
@@ -47,7 +81,11 @@ async def test_kpis_scopes_and_roles(tmp_path, sqlite_url):
             k = (await c.get("/api/stats/kpis", headers=dali)).json()
             assert k["scope"] == "dali"
             assert (k["all"]["offered"], k["all"]["answered"], k["all"]["abandoned"]) == (2, 1, 1)
-            assert k["all"]["answer_rate"] == 0.5 and k["all"]["within_15s_rate"] == 0.5 and k["all"]["asa_s"] == 5.0
+            assert (
+                k["all"]["answer_rate"] == 0.5
+                and k["all"]["within_15s_rate"] == 0.5
+                and k["all"]["asa_s"] == 5.0
+            )
             k = (await c.get("/api/stats/kpis", headers=prov)).json()
             assert k["scope"] == "all" and k["all"]["offered"] == 3  # the call of two days ago is not today's
             assert k["platforms"]["kunming"]["within_15s_rate"] == 0.0
@@ -60,7 +98,9 @@ async def test_kpis_scopes_and_roles(tmp_path, sqlite_url):
             r = await c.post("/api/stats/abandoned/k1/callback", headers=dali)
             assert r.status_code == 404  # another prefecture's call does not exist for this supervisor
         ws_base = base.replace("http", "ws")
-        async with websockets.connect(f"{ws_base}/ws/wallboard?platform=kunming&token={dali['Authorization'][7:]}") as ws:
+        async with websockets.connect(
+            f"{ws_base}/ws/wallboard?platform=kunming&token={dali['Authorization'][7:]}"
+        ) as ws:
             assert (await recv_until(ws, "error"))["detail"] == "无权查看该平台"
 
 
@@ -77,13 +117,31 @@ async def test_wallboard_pushes_queue_agent_and_kpi_changes(tmp_path, sqlite_url
             await feed(app, member_event("li.agent", "PJSIP/agent-1001"))
             live = (await recv_until(ws, "live"))["live"]
             assert [(a["name"], a["label"]) for a in live["agents"]] == [("li.agent", "空闲")]
-            await feed(app, {"Event": "QueueCallerJoin", "Queue": "q-dali", "Uniqueid": "c1", "Linkedid": "c1",
-                             "CallerIDNum": "13987212345", "Position": "1"})
+            await feed(
+                app,
+                {
+                    "Event": "QueueCallerJoin",
+                    "Queue": "q-dali",
+                    "Uniqueid": "c1",
+                    "Linkedid": "c1",
+                    "CallerIDNum": "13987212345",
+                    "Position": "1",
+                },
+            )
             live = (await recv_until(ws, "live"))["live"]
             assert live["queues"][0]["callers"][0]["caller"] == "139****2345"
             t0 = time.monotonic()
-            await feed(app, {"Event": "QueueCallerAbandon", "Queue": "q-dali", "Uniqueid": "c1",
-                             "Position": "1", "OriginalPosition": "1", "HoldTime": "12"})
+            await feed(
+                app,
+                {
+                    "Event": "QueueCallerAbandon",
+                    "Queue": "q-dali",
+                    "Uniqueid": "c1",
+                    "Position": "1",
+                    "OriginalPosition": "1",
+                    "HoldTime": "12",
+                },
+            )
             while True:
                 k = await recv_until(ws, "kpis")
                 if k["kpis"]["all"]["abandoned"] == 1:

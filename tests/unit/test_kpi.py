@@ -62,8 +62,11 @@ def test_today_is_the_local_day() -> None:
 
 
 def test_per_platform_and_province_totals() -> None:
-    calls = [answered(at(9), 3, "dali"), answered(at(9), 30, "kunming"),
-             CallRecord("kunming", at(9, 1), None, "abandoned")]
+    calls = [
+        answered(at(9), 3, "dali"),
+        answered(at(9), 30, "kunming"),
+        CallRecord("kunming", at(9, 1), None, "abandoned"),
+    ]
     k = by_platform(calls, SH)
     assert k["all"]["offered"] == 3 and k["all"]["answered"] == 2
     assert k["platforms"]["dali"]["answer_rate"] == 1.0

@@ -1,0 +1,304 @@
+"""A real SIP user agent (Debian's baresip) registered as an agent's phone, on 127.0.0.1 only.
+
+Auto-answers, after `answer_after` seconds (0 = at once): baresip's own answermode=auto has no delay,
+so the phone rings in manual mode and this helper, listening to baresip's ctrl_tcp events, sends
+`accept` when the delay has passed, like an agent who reads the screen-pop before picking up. Its
+microphone is a WAV file of silence (baresip hangs up when its source ends). Started as our child
+process with its own config dir, stopped by its PID."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import wave
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
+
+
+def _free(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def silence_wav(path: Path, seconds: int = 600) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x00" * 8000 * seconds)
+    return path
+
+
+class Softphone:
+    def __init__(
+        self,
+        base: Path,
+        endpoint: str,
+        password: str,
+        sip_port: int,
+        *,
+        local_port: int,
+        ctrl_port: int,
+        answer_after: float | None = 0.0,
+    ) -> None:
+        """answer_after: seconds before answering an incoming call; None = never answer."""
+        self.dir = base / f"baresip-{endpoint}"
+        self.endpoint, self.password, self.sip_port = endpoint, password, sip_port
+        self.local_port, self.ctrl_port = local_port, ctrl_port
+        self.answer_after = answer_after
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.events: list[dict[str, object]] = []
+        self._ctrl: socket.socket | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def write_config(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        audio = silence_wav(self.dir / "mic.wav")
+        (self.dir / "config").write_text(
+            f"""poll_method epoll
+sip_listen 127.0.0.1:{self.local_port}
+net_interface 127.0.0.1
+call_local_timeout 120
+call_max_calls 4
+audio_player aufile,{self.dir / "speaker.wav"}
+audio_source aufile,{audio}
+audio_alert aufile,{self.dir / "alert.wav"}
+audio_level no
+rtp_tos 0
+rtcp_mux no
+jitter_buffer_delay 1-10
+module_path /usr/lib/baresip/modules
+module g711.so
+module aufile.so
+module_tmp uuid.so
+module_tmp account.so
+module_app menu.so
+module_app ctrl_tcp.so
+ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
+""",
+            encoding="utf-8",
+        )
+        (self.dir / "accounts").write_text(
+            f"<sip:{self.endpoint}@127.0.0.1:{self.sip_port};transport=udp>;auth_pass={self.password};"
+            f"answermode=manual;regint=600;audio_codecs=PCMU,PCMA\n",
+            encoding="utf-8",
+        )
+        (self.dir / "contacts").write_text("", encoding="utf-8")
+
+    def start(self) -> None:
+        self.write_config()
+        self.log = open(self.dir / "baresip.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [BARESIP, "-f", str(self.dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=self.dir,
+            start_new_session=True,
+            env={**os.environ, "HOME": str(self.dir)},
+        )
+        self._connect_ctrl()
+
+    def _connect_ctrl(self, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._ctrl = socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self._ctrl.settimeout(0.2)
+        self._thread = threading.Thread(target=self._events, daemon=True)
+        self._thread.start()
+
+    def command(self, command: str, params: str = "") -> None:
+        body = json.dumps({"command": command, "params": params, "token": command}).encode()
+        assert self._ctrl is not None
+        self._ctrl.sendall(str(len(body)).encode() + b":" + body + b",")
+
+    def _events(self) -> None:
+        buf = b""
+        while not self._stop.is_set():
+            try:
+                chunk = self._ctrl.recv(65536) if self._ctrl else b""
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not chunk:
+                return
+            buf += chunk
+            while b":" in buf:
+                n, rest = buf.split(b":", 1)
+                size = int(n)
+                if len(rest) < size + 1:
+                    break
+                msg, buf = json.loads(rest[:size]), rest[size + 1 :]
+                self.events.append(msg)
+                if msg.get("type") == "CALL_INCOMING" and self.answer_after is not None:
+                    threading.Timer(self.answer_after, self._accept).start()
+
+    def _accept(self) -> None:
+        if not self._stop.is_set():
+            try:
+                self.command("accept")
+            except OSError:
+                pass
+
+    def wait_registered(self, cli: object, timeout: float = 10.0) -> None:
+        """cli: a callable running an Asterisk CLI command (Sandbox.cli)."""
+        deadline = time.monotonic() + timeout
+        out = ""
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"baresip exited: {(self.dir / 'baresip.log').read_text(errors='replace')}"
+                )
+            out = cli("pjsip show contacts")  # type: ignore[operator]
+            if f"{self.endpoint}/sip:" in out:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.endpoint} did not register: {out}")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._ctrl is not None:
+            self._ctrl.close()
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.log.close()
+
+    def __enter__(self) -> Softphone:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def open_all_day_config(tmp: Path) -> Path:
+    """The shipped platform config with every platform open 7x24, so tests do not depend on the clock
+    (prefecture platforms close at 17:30 and would send a Dali caller to voicemail)."""
+    import yaml
+
+    from callflow.config import default_config_path
+
+    data = yaml.safe_load(default_config_path().read_text(encoding="utf-8"))
+    for p in data["platforms"]:
+        p["hours"] = {"mode": "7x24"}
+    path = tmp / "platforms-7x24.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+# ---- the desktop/wallboard system tests' shared set-up ----
+
+DALI_MOBILE = "13987212345"  # `hotline route --from 13987212345` → dali / q-dali
+
+
+@asynccontextmanager
+async def desk(
+    tmp_path: Path, db_url: str, ast: Any, answer_after: float | None = 3.0, wrapup_s: int = 2
+) -> AsyncIterator[tuple[Any, str, Softphone]]:
+    from tests.browser import live_server
+    from tests.conftest import add_user
+    from tests.system.conftest import backend_settings
+
+    settings = backend_settings(
+        tmp_path, db_url, ast, platform_config=open_all_day_config(tmp_path), wrapup_s=wrapup_s
+    )
+    phone = Softphone(
+        tmp_path,
+        "agent-1001",
+        "softphone-pw-1001",
+        ast.sip_port,
+        local_port=_free(socket.SOCK_DGRAM),
+        ctrl_port=_free(socket.SOCK_STREAM),
+        answer_after=answer_after,
+    )
+    phone.start()
+    try:
+        await asyncio.to_thread(phone.wait_registered, ast.sandbox.cli)
+        async with live_server(settings) as (app, base):
+            await add_user(
+                app, "li.dali", "agent", platform="dali", sip_endpoint="agent-1001", display_name="李大理"
+            )
+            await add_user(app, "zhao.dali", "supervisor", platform="dali", display_name="赵班长")
+            await add_user(app, "wang.prov", "supervisor", platform="province", display_name="王值班长")
+            try:
+                yield app, base, phone
+            finally:
+                await clear_queues(app)
+    finally:
+        phone.stop()
+
+
+async def clear_queues(app: Any) -> None:
+    """Leave the session's Asterisk as we found it: no members, no calls."""
+    tel = app.state.runtime.components["telephony"]
+    for conn in tel.connections.values():
+        if not conn.connected:
+            continue
+        for q in list(tel.state.queues.values()):
+            for m in list(q.members.values()):
+                try:
+                    await conn.action({"Action": "QueueRemove", "Queue": q.name, "Interface": m.interface})
+                except Exception:  # noqa: BLE001
+                    pass
+        try:
+            await conn.action({"Action": "Command", "Command": "channel request hangup all"})
+        except Exception:  # noqa: BLE001
+            pass
+
+
+class AmiWatch:  # noqa: D101
+    """A separate AMI connection recording every event, to check what Asterisk itself did."""
+
+    def __init__(self, ast: Any) -> None:
+        self.events: list[dict[str, str]] = []
+        from app.telephony.ami import AmiConnection
+
+        self.conn = AmiConnection(ast.server, on_event=lambda _s, ev: self.events.append(ev))
+
+    async def __aenter__(self) -> AmiWatch:
+        await self.conn.start()
+        assert await self.conn.wait_connected(5)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.conn.close()
+
+    async def wait_for(self, pred: Callable[[dict[str, str]], bool], timeout: float = 15.0) -> dict[str, str]:
+        for _ in range(int(timeout / 0.05)):
+            for ev in self.events:
+                if pred(ev):
+                    return ev
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no such AMI event in {len(self.events)} events")
