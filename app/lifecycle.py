@@ -7,8 +7,8 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from app.realtime.lifecycle import realtime
 from app.cases.scheduler import case_scheduler
+from app.realtime.lifecycle import realtime
 from app.telephony.lifecycle import telephony
 
 STARTERS: list[Callable[[Any], AbstractAsyncContextManager[None]]] = [

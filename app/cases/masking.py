@@ -13,11 +13,26 @@ from __future__ import annotations
 import re
 
 _CASE_NO = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2,8}-\d{8}-\d{4,}(?![0-9])")
-_ID18 = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dA-Za-z])")
+_ID18 = re.compile(
+    r"(?<!\d)(?<!\d[ \-.\u00a0])\d{17}[\dXx](?![\dA-Za-z]|[ \-.\u00a0]\d)"
+)  # not part of a longer run
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # 11+ digits with single separators between groups (phones written in pieces, +86 prefixes)
 _SPLIT_DIGITS = re.compile(r"(?<!\d)\+?\d(?:[ \-.\u00a0]?\d){10,}(?!\d)")
 _RUN = re.compile(r"\d{7,}")
+# one pass, leftmost match wins; at the same position the earlier alternative (case number first)
+_ANY = re.compile(
+    "|".join(
+        f"(?P<{name}>{rx.pattern})"
+        for name, rx in (
+            ("case", _CASE_NO),
+            ("email", _EMAIL),
+            ("id", _ID18),
+            ("split", _SPLIT_DIGITS),
+            ("run", _RUN),
+        )
+    )
+)
 
 
 def mask_digits(digits: str) -> str:
@@ -49,7 +64,7 @@ def mask_id_number(value: str) -> str:
 
 def mask_email(value: str) -> str:
     local, _, domain = value.partition("@")
-    return (local[:1] or "*") + "***@" + domain
+    return (local[:1] or "*") + "***@" + _RUN.sub(lambda m: mask_digits(m.group(0)), domain)
 
 
 def mask_name(name: str | None) -> str | None:
@@ -64,19 +79,19 @@ def scrub(text: str | None, names: list[str | None] | None = None) -> str | None
     """Free text with phones, ID numbers, e-mails and the given names masked."""
     if not text:
         return text
-    kept: list[str] = []
-
-    def _keep(m: re.Match[str]) -> str:
-        kept.append(m.group(0))
-        return f"\x00{len(kept) - 1}\x00"
-
-    out = text.replace("\x00", "")
-    out = _CASE_NO.sub(_keep, out)
-    out = _EMAIL.sub(lambda m: mask_email(m.group(0)), out)
-    out = _ID18.sub(lambda m: mask_id_number(m.group(0)), out)
-    out = _SPLIT_DIGITS.sub(lambda m: mask_digits("".join(c for c in m.group(0) if c.isdigit())), out)
-    out = _RUN.sub(lambda m: mask_digits(m.group(0)), out)
+    out = _ANY.sub(_mask_match, text)
     for name in names or []:
         if name and len(name.strip()) >= 2:
             out = out.replace(name.strip(), mask_name(name) or "")
-    return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], out)
+    return out
+
+
+def _mask_match(m: re.Match[str]) -> str:
+    kind, value = m.lastgroup, m.group(0)
+    if kind == "case":
+        return value  # case numbers are read out by citizens: kept
+    if kind == "email":
+        return mask_email(value)
+    if kind == "id":
+        return mask_id_number(value)
+    return mask_digits("".join(c for c in value if c.isdigit()))

@@ -1,0 +1,71 @@
+"""The transition table, pure: random action sequences; illegal ones are refused and change nothing;
+the audit log (from, action, to) always replays to the current state."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.cases import workflow as wf
+
+ROLES = ["agent", "supervisor", "unit", "admin", "system"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(list(wf.ACTIONS) + ["fly"]), st.sampled_from(ROLES), st.booleans()),
+        max_size=40,
+    )
+)
+def test_random_sequences_replay_and_illegal_ones_change_nothing(steps):
+    state = wf.INTAKE
+    log: list[tuple[str, str, str]] = []
+    for action, role, with_note in steps:
+        note = "理由" if with_note else None
+        rule = wf.TRANSITIONS.get((state, action))
+        try:
+            got = wf.step(state, action, role, note)
+        except wf.IllegalTransition as e:
+            assert str(e)  # a clear message
+            legal = rule is not None and role in rule.roles and (with_note or not rule.needs_note)
+            assert not legal, f"{state} {action} {role} was refused: {e}"
+            continue  # state unchanged, nothing logged
+        assert rule is not None and got == rule and role in rule.roles
+        log.append((state, action, got.to))
+        state = got.to
+    assert wf.replay(wf.INTAKE, log) == state
+
+
+def test_terminal_states_only_allow_publishing():
+    for s in wf.TERMINAL:
+        assert {a for (f, a) in wf.TRANSITIONS if f == s} <= {"publish"}
+
+
+def test_every_state_is_reachable_from_intake():
+    seen, todo = {wf.INTAKE}, [wf.INTAKE]
+    while todo:
+        s = todo.pop()
+        for (f, _), r in wf.TRANSITIONS.items():
+            if f == s and r.to not in seen:
+                seen.add(r.to)
+                todo.append(r.to)
+    assert seen == set(wf.STATES)
+
+
+def test_messages_name_the_state_and_the_roles():
+    with pytest.raises(wf.IllegalTransition, match="cannot sign .* intake"):
+        wf.step(wf.INTAKE, "sign", "unit")
+    with pytest.raises(wf.IllegalTransition, match="needs admin, supervisor") as e:
+        wf.step(wf.EXTENSION, "approve_extension", "agent")
+    assert e.value.forbidden
+    with pytest.raises(wf.IllegalTransition, match="unknown action"):
+        wf.step(wf.INTAKE, "delete", "admin")
+
+
+def test_replay_rejects_a_forged_log():
+    with pytest.raises(ValueError):
+        wf.replay(wf.INTAKE, [(wf.INTAKE, "answer", wf.CLOSED)])
+    with pytest.raises(ValueError):
+        wf.replay(wf.INTAKE, [(wf.DISPATCHED, "sign", wf.SIGNED)])
