@@ -56,6 +56,12 @@ async def _visible(session: AsyncSession, number: str, user: User) -> tuple[Case
     return case, co
 
 
+def _event_out(ev: CaseEvent) -> EventOut:
+    out = EventOut.model_validate(ev)
+    out.action_label = "受理" if ev.action == "create" else wf.ACTION_LABELS.get(ev.action, ev.action)
+    return out
+
+
 def _event(ev: CaseEvent, case: Case) -> Event:
     return Event(
         "case.transition",
@@ -190,14 +196,14 @@ async def board(session: SessionDep, user: Office, ctx: Ctx, now: datetime | Non
 async def get_case(number: str, session: SessionDep, user: Anyone, ctx: Ctx) -> CaseDetail:
     case, co = await _visible(session, number, user)
     out = CaseDetail(**queries.to_out(case, user, ctx, utcnow(), co).model_dump())
-    out.events = [EventOut.model_validate(e) for e in await service.events_of(session, case)]
+    out.events = [_event_out(e) for e in await service.events_of(session, case)]
     return out
 
 
 @router.get("/{number}/events", response_model=list[EventOut])
 async def case_events(number: str, session: SessionDep, user: Anyone) -> list[EventOut]:
     case, _ = await _visible(session, number, user)
-    return [EventOut.model_validate(e) for e in await service.events_of(session, case)]
+    return [_event_out(e) for e in await service.events_of(session, case)]
 
 
 async def _apply(

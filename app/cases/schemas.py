@@ -54,6 +54,7 @@ class EventOut(BaseModel):
     actor_name: str
     actor_role: str
     action: str
+    action_label: str = ""
     from_status: str
     to_status: str
     note: str | None

@@ -1,0 +1,102 @@
+"""The unit handler's page and the supervision board in headless Chromium."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.cases import service
+from app.cases.context import of_runtime
+from app.cases.models import Case
+from app.cases.schemas import CaseCreate
+from app.db import utcnow
+from app.units.schemas import UnitCreate
+from app.units.service import create_unit
+from tests.browser import chromium, live_server, login_page, screenshot_path
+from tests.conftest import add_user, make_settings
+from tests.integration.test_cases_helpers import write_rules
+
+
+async def _setup(app, dispatched_ago: timedelta, extension: bool = False) -> list[str]:
+    await add_user(
+        app, "water.h", "unit", platform="kunming", unit_code="km-water", display_name="供水经办人"
+    )
+    await add_user(app, "km.sup", "supervisor", platform="kunming", display_name="督办员")
+    ctx = of_runtime(app.state.runtime)
+    numbers = []
+    async with app.state.runtime.db.sessionmaker() as s:
+        await create_unit(
+            s, UnitCreate(code="km-water", name="昆明市供水公司", kind="utility", platform="kunming")
+        )
+        sup = await s.scalar(select(User).where(User.username == "km.sup"))
+        unit = await s.scalar(select(User).where(User.username == "water.h"))
+        then = utcnow() - dispatched_ago
+        for summary in ("小区停水三天", "水压不足"):
+            c = await service.create_case(
+                s,
+                CaseCreate(summary=summary, citizen_phone="13912342345", platform="kunming"),
+                sup,
+                now=then,
+                ctx=ctx,
+            )
+            await service.transition(s, c, "dispatch", sup, now=then, ctx=ctx, unit_code="km-water")
+            numbers.append(c.number)
+        if extension:
+            await service.transition(s, c, "sign", unit, now=then, ctx=ctx)
+            await service.transition(s, c, "request_extension", unit, "需更换管道", now=then, ctx=ctx)
+        await s.commit()
+    return numbers
+
+
+async def test_unit_handler_signs_a_case_in_the_page(tmp_path, sqlite_url):
+    settings = make_settings(tmp_path, sqlite_url)
+    write_rules(settings.var_dir)
+    async with live_server(settings) as (app, base):
+        first, _ = await _setup(app, timedelta(minutes=5))
+        async with chromium() as browser:
+            page = await login_page(browser, base, "water.h")
+            await page.wait_for_url("**/ui/unit")
+            row = page.locator(f"tr[data-number='{first}']")
+            await row.wait_for()
+            assert await row.locator(".status").text_content() == "已派单"
+            await row.locator("button.open").click()
+            await page.locator("#d-actions button[data-action=sign]").click()
+            await page.wait_for_function(
+                f"document.querySelector(\"tr[data-number='{first}'] .status\").textContent === '已签收'"
+            )
+            await page.wait_for_function("document.getElementById('d-title').textContent.includes('已签收')")
+            await page.screenshot(path=str(screenshot_path("cases-unit-signed")), full_page=True)
+            # a return needs a reason: the page shows the refusal, nothing changes
+            await page.locator("#d-actions button[data-action=return]").click()
+            await page.wait_for_function("document.getElementById('err').textContent.includes('操作失败')")
+    async with app.state.runtime.db.sessionmaker() as s:
+        case = await s.scalar(select(Case).where(Case.number == first))
+        assert case.status == "signed" and case.signed_at is not None
+
+
+async def test_supervision_board_shows_red_case_and_sends_reminder(tmp_path, sqlite_url):
+    settings = make_settings(tmp_path, sqlite_url)
+    write_rules(settings.var_dir)
+    async with live_server(settings) as (app, base):
+        late, ext = await _setup(app, timedelta(days=10), extension=True)
+        async with chromium() as browser:
+            page = await login_page(browser, base, "km.sup")
+            await page.goto(f"{base}/ui/office")
+            red = page.locator(f"#board tr.red[data-number='{late}']")
+            await red.wait_for()
+            assert "超期" in await red.text_content()
+            assert await page.text_content("#n-red") == "2"  # the extension request is late too
+            color = await red.locator("td").first.evaluate("e => getComputedStyle(e).backgroundColor")
+            assert color == "rgb(253, 228, 228)"  # red row
+            await page.screenshot(path=str(screenshot_path("cases-office-board")), full_page=True)
+            await red.locator("button.remind").click()
+            await page.locator(f"#ext tr[data-number='{ext}'] button.ok").click()
+            await page.wait_for_function("document.getElementById('n-ext').textContent === '0'")
+    async with app.state.runtime.db.sessionmaker() as s:
+        case = await s.scalar(select(Case).where(Case.number == late))
+        events = [e.action for e in await service.events_of(s, case)]
+        assert events[-1] == "remind"
+        case = await s.scalar(select(Case).where(Case.number == ext))
+        assert case.status == "in_progress" and case.extension_count == 1
