@@ -7,8 +7,10 @@ Anything that is missing, zero-length, truncated, corrupt or not audio raises :c
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import struct
+import subprocess
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,14 +54,50 @@ def _read_wave(p: Path) -> AudioSegment:
 
 
 def _read_ffmpeg(p: Path) -> AudioSegment:
+    """Anything that is not plain PCM WAV (GSM wav49, mu-law, raw .gsm, mp3, ...): ffprobe for the
+    true rate / channels, ffmpeg to 16-bit PCM (pydub would pick 8-bit output for 8-bit codecs)."""
     try:
-        seg = AudioSegment.from_file(str(p))
-    except Exception as exc:  # pydub raises CouldntDecodeError, IndexError, ... on garbage
-        first = str(exc).strip().splitlines()[-1:] or [type(exc).__name__]
-        raise AudioError(f"{p}: not readable as audio ({first[0][:200]})") from exc
-    if len(seg) == 0 or seg.frame_count() == 0:
+        info = json.loads(
+            subprocess.run(
+                [
+                    "ffprobe",
+                    "-v",
+                    "error",
+                    "-select_streams",
+                    "a:0",
+                    "-show_entries",
+                    "stream=sample_rate,channels",
+                    "-of",
+                    "json",
+                    str(p),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            ).stdout  # fmt: skip
+        )
+        stream = info["streams"][0]
+        rate, channels = int(stream["sample_rate"]), int(stream["channels"])
+        pcm = subprocess.run(
+            ["ffmpeg", "-v", "error", "-nostdin", "-i", str(p), "-f", "s16le", "-acodec", "pcm_s16le", "-"],
+            capture_output=True,
+            check=True,
+            timeout=600,
+        ).stdout
+    except FileNotFoundError as exc:
+        raise AudioError(f"{p}: not a PCM WAV and ffmpeg/ffprobe are not installed to decode it") from exc
+    except subprocess.CalledProcessError as exc:
+        msg = (exc.stderr if isinstance(exc.stderr, str) else exc.stderr.decode("utf-8", "replace")).strip()
+        raise AudioError(
+            f"{p}: not readable as audio ({(msg.splitlines() or ['ffmpeg failed'])[-1][:200]})"
+        ) from exc
+    except (KeyError, IndexError, ValueError, subprocess.TimeoutExpired) as exc:
+        raise AudioError(f"{p}: not readable as audio (no audio stream found)") from exc
+    usable = len(pcm) - len(pcm) % (2 * channels)
+    if rate <= 0 or usable == 0:
         raise AudioError(f"{p}: decoded to zero samples")
-    return seg
+    return AudioSegment(data=pcm[:usable], sample_width=2, frame_rate=rate, channels=channels)
 
 
 def load(path: str | Path) -> AudioSegment:

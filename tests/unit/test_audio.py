@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import shutil
+import subprocess
 import wave
 from pathlib import Path
 
@@ -130,3 +132,15 @@ def test_sha256_file(tmp_path: Path) -> None:
     p = tmp_path / "x.bin"
     p.write_bytes(b"abc")
     assert audio.sha256_file(p) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+@pytest.mark.skipif(not (shutil.which("sox") and shutil.which("ffmpeg")), reason="sox and ffmpeg needed")
+@pytest.mark.parametrize("encoding", ["gsm-full-rate", "mu-law", "a-law"])
+def test_asterisk_codecs_decode_at_true_rate(tmp_path: Path, encoding: str) -> None:
+    src = write_wav(tmp_path / "tone.wav", np.concatenate([tone(1.0), np.zeros(4000)]))
+    dst = tmp_path / f"{encoding}.wav"
+    subprocess.run(["sox", str(src), "-e", encoding, str(dst)], check=True)
+    info = audio.probe(dst)
+    assert (info.sample_rate, info.channels, info.sample_width) == (8000, 1, 2)
+    assert info.duration_s == pytest.approx(1.5, abs=0.05)
+    assert 900 <= audio.speech_ms(dst) <= 1300  # GSM rings on a little after the tone stops
