@@ -23,6 +23,7 @@ from app.telephony.state import TelephonyState
 from app.telephony.subscriptions import SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
+RESYNC = "HotlineResync"  # synthetic inbox item: apply the latest QueueStatus/CoreShowChannels snapshot
 
 
 class AmiConsumer:
@@ -45,6 +46,7 @@ class AmiConsumer:
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+        self._snapshots: dict[str, tuple[list[dict[str, str]], set[str]]] = {}
 
     def feed(self, server: str, ev: dict[str, str]) -> None:
         if ev.get("Event") in SUBSCRIPTIONS:
@@ -79,11 +81,31 @@ class AmiConsumer:
                 self._idle.set()
 
     async def process(self, batch: list[tuple[str, dict[str, str], float]]) -> None:
+        """Fast path: the whole batch in one transaction without a savepoint per event. If any handler
+        fails, the batch is rolled back and redone with one savepoint per event, so one bad event costs
+        only itself (handlers' live-state updates are idempotent: set/pop by key)."""
+        try:
+            out = await self._run_batch(batch, savepoints=False)
+        except Exception:
+            log.warning("AMI batch of %d failed on the fast path; redoing it event by event", len(batch))
+            out = await self._run_batch(batch, savepoints=True)
+        self.processed += len(batch)
+        await self.hub.publish_all(out)
+
+    async def _run_batch(
+        self, batch: list[tuple[str, dict[str, str], float]], savepoints: bool
+    ) -> list[Event]:
         out: list[Event] = []
         async with self.db.sessionmaker() as session:
             for server, ev, received in batch:
+                if ev["Event"] == RESYNC:
+                    await self._apply_resync(session, server, out)
+                    continue
                 cx = Ctx(self.state, session, self.queue_platform, out, received)
                 handler = SUBSCRIPTIONS[ev["Event"]]
+                if not savepoints:
+                    await handler(cx, server, ev)
+                    continue
                 try:
                     async with session.begin_nested():
                         await handler(cx, server, ev)
@@ -91,45 +113,44 @@ class AmiConsumer:
                     log.exception("AMI handler for %s failed: %r", ev.get("Event"), ev)
                     self.failed += 1
             await session.commit()
-        self.processed += len(batch)
-        await self.hub.publish_all(out)
+        return out
 
     async def resync(self, conn: AmiConnection) -> None:
-        """Rebuild this server's state from Asterisk itself (after start and every reconnect)."""
+        """Rebuild this server's state from Asterisk itself (after start and every reconnect).
+
+        The snapshot goes through the same ordered inbox as events, so an event that arrived
+        before it cannot be wiped by it, and one after it is applied on top."""
         try:
             status = await conn.action({"Action": "QueueStatus"}, as_list=True, timeout=10)
             channels = await conn.action({"Action": "CoreShowChannels"}, as_list=True, timeout=10)
         except AmiError:
             log.exception("resync of %s failed", conn.name)
             return
-        self.state.replace_server(conn.name, status)
-        live = {m.get("Uniqueid") for m in channels if m.get("Event") == "CoreShowChannel"}
-        live |= {m.get("Linkedid") for m in channels if m.get("Event") == "CoreShowChannel"}
-        async with self.db.sessionmaker() as session:
-            open_calls = await session.scalars(
-                select(cm.Call).where(
-                    cm.Call.server == conn.name, cm.Call.ended_at.is_(None), cm.Call.direction == "in"
-                )
-            )
-            closed = 0
-            for call in open_calls:
-                if call.uniqueid not in live:
-                    call.ended_at = utcnow()
-                    call.hangup_cause = "ended while AMI was disconnected"
-                    if call.outcome in (cm.QUEUED, cm.IN_PROGRESS):
-                        call.outcome = cm.ABANDONED if call.outcome == cm.QUEUED else cm.UNANSWERED
-                    elif call.outcome == cm.ANSWERED:
-                        call.outcome = cm.COMPLETED
-                    closed += 1
-            await session.commit()
-        log.info(
-            "AMI %s resynced: %d queues, %d live channels, %d stale calls closed",
-            conn.name,
-            len(self.state.queues),
-            len(live),
-            closed,
+        live = {m.get("Uniqueid", "") for m in channels if m.get("Event") == "CoreShowChannel"}
+        live |= {m.get("Linkedid", "") for m in channels if m.get("Event") == "CoreShowChannel"}
+        self._idle.clear()
+        self.inbox.put_nowait((conn.name, {"Event": RESYNC}, time.time()))
+        self._snapshots[conn.name] = (status, live)
+
+    async def _apply_resync(self, session: Any, server: str, out: list[Event]) -> None:
+        status, live = self._snapshots.pop(server, ([], set()))
+        self.state.replace_server(server, status)
+        open_calls = await session.scalars(
+            select(cm.Call).where(cm.Call.server == server, cm.Call.ended_at.is_(None), cm.Call.direction == "in")
         )
-        await self.hub.publish(Event("telephony.resync", {"server": conn.name}))
+        closed = 0
+        for call in open_calls:
+            if call.uniqueid not in live and call.linkedid not in live:
+                call.ended_at = utcnow()
+                call.hangup_cause = "ended while AMI was disconnected"
+                if call.outcome in (cm.QUEUED, cm.IN_PROGRESS):
+                    call.outcome = cm.ABANDONED if call.outcome == cm.QUEUED else cm.UNANSWERED
+                elif call.outcome == cm.ANSWERED:
+                    call.outcome = cm.COMPLETED
+                closed += 1
+        log.info("AMI %s resynced: %d queues, %d live channels, %d stale calls closed",
+                 server, len(self.state.queues), len(live), closed)
+        out.append(Event("telephony.resync", {"server": server}))
 
     def stats(self) -> dict[str, Any]:
         return {"processed": self.processed, "failed": self.failed, "backlog": self.inbox.qsize()}
