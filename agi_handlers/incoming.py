@@ -25,11 +25,15 @@ ANON = {"", "unknown", "anonymous", "restricted", "withheld", "private"}
 _background: set[asyncio.Task[Any]] = set()
 
 
-def context_from_env(env: dict[str, str], queue_agents: dict[str, int] | None) -> CallContext:
+def _caller(env: dict[str, str]) -> str:
     caller = env.get("agi_callerid", "").strip()
+    return "" if caller.lower() in ANON else caller
+
+
+def context_from_env(env: dict[str, str], queue_agents: dict[str, int] | None) -> CallContext:
     trunk = env.get("agi_arg_1", "").strip() or None
     return CallContext(
-        caller_id=None if caller.lower() in ANON else caller,
+        caller_id=_caller(env) or None,
         caller_name=env.get("agi_calleridname"),
         dnid=env.get("agi_dnid", "12345"),
         trunk=trunk,
@@ -37,13 +41,20 @@ def context_from_env(env: dict[str, str], queue_agents: dict[str, int] | None) -
     )
 
 
-async def _record(rt: Runtime, env: dict[str, str], linkedid: str | None, decision: dict[str, Any],
-                  trunk: str | None) -> None:
+async def _record(
+    rt: Runtime, env: dict[str, str], linkedid: str | None, decision: dict[str, Any], trunk: str | None
+) -> None:
     async with rt.db.sessionmaker() as session:
         await calls.record_decision(
-            session, uniqueid=env.get("agi_uniqueid", ""), linkedid=linkedid, channel=env.get("agi_channel"),
-            caller=env.get("agi_callerid", ""), caller_name=env.get("agi_calleridname"), trunk=trunk,
-            decision=decision, server=env.get("agi_arg_2") or "main",
+            session,
+            uniqueid=env.get("agi_uniqueid", ""),
+            linkedid=linkedid,
+            channel=env.get("agi_channel"),
+            caller=_caller(env),
+            caller_name=env.get("agi_calleridname"),
+            trunk=trunk,
+            decision=decision,
+            server=env.get("agi_arg_2") or "main",
         )
         await session.commit()
 
@@ -58,10 +69,15 @@ async def handle(request: AgiRequest, rt: Runtime) -> None:
     for w in decision.warnings:
         log.warning("routing %s: %s", env.get("agi_uniqueid"), w)
     values = {
-        cv.ROUTE: decision.route, cv.QUEUE: decision.queue or "", cv.OVERFLOW_QUEUE: decision.overflow_queue or "",
-        cv.OVERFLOW_AFTER: decision.overflow_after_s, cv.PLATFORM: decision.platform,
-        cv.PREFECTURE: decision.prefecture or "", cv.MAILBOX: decision.mailbox or "",
-        cv.GREETING: decision.greeting or "", cv.CALLER_KIND: decision.caller_kind,
+        cv.ROUTE: decision.route,
+        cv.QUEUE: decision.queue or "",
+        cv.OVERFLOW_QUEUE: decision.overflow_queue or "",
+        cv.OVERFLOW_AFTER: decision.overflow_after_s,
+        cv.PLATFORM: decision.platform,
+        cv.PREFECTURE: decision.prefecture or "",
+        cv.MAILBOX: decision.mailbox or "",
+        cv.GREETING: decision.greeting or "",
+        cv.CALLER_KIND: decision.caller_kind,
     }
     for name, value in values.items():
         await request.set_var(name, value)

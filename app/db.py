@@ -64,11 +64,20 @@ def make_engine(url: str) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # SQLAlchemy, not the driver, starts transactions (see _sqlite_begin)
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+            # Writers queue on the busy timeout instead of failing with "database is locked" when a
+            # read transaction would have to be upgraded while another connection writes.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

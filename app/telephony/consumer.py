@@ -136,7 +136,9 @@ class AmiConsumer:
         status, live = self._snapshots.pop(server, ([], set()))
         self.state.replace_server(server, status)
         open_calls = await session.scalars(
-            select(cm.Call).where(cm.Call.server == server, cm.Call.ended_at.is_(None), cm.Call.direction == "in")
+            select(cm.Call).where(
+                cm.Call.server == server, cm.Call.ended_at.is_(None), cm.Call.direction == "in"
+            )
         )
         closed = 0
         for call in open_calls:
@@ -148,8 +150,13 @@ class AmiConsumer:
                 elif call.outcome == cm.ANSWERED:
                     call.outcome = cm.COMPLETED
                 closed += 1
-        log.info("AMI %s resynced: %d queues, %d live channels, %d stale calls closed",
-                 server, len(self.state.queues), len(live), closed)
+        log.info(
+            "AMI %s resynced: %d queues, %d live channels, %d stale calls closed",
+            server,
+            len(self.state.queues),
+            len(live),
+            closed,
+        )
         out.append(Event("telephony.resync", {"server": server}))
 
     def stats(self) -> dict[str, Any]:

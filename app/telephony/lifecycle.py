@@ -88,6 +88,11 @@ async def telephony(rt: Runtime) -> AsyncIterator[None]:
         for conn in tel.connections.values():
             if not await conn.wait_connected(5.0):
                 log.warning("AMI %s not reachable yet; will keep trying", conn.name)
+                continue
+            for _ in range(100):  # the first state snapshot, so routing starts with real queue state
+                if conn.name in state.synced_servers:
+                    break
+                await asyncio.sleep(0.05)
     try:
         yield
     finally:

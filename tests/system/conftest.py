@@ -36,25 +36,101 @@ def asterisk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskEnv]:
     base = tmp_path_factory.mktemp("asterisk")
     ami_port, agi_port, sip_port = free_port(), free_port(), free_port(socket.SOCK_DGRAM)
     params = RenderParams(
-        base_dir=base, ami_port=ami_port, ami_secret="sys-test-secret", agi_port=agi_port, sip_port=sip_port,
-        rtp_start=31000, rtp_end=31999,
+        base_dir=base,
+        ami_port=ami_port,
+        ami_secret="sys-test-secret",
+        agi_port=agi_port,
+        sip_port=sip_port,
+        rtp_start=31000,
+        rtp_end=31999,
         agents=[SipAgent("agent-1001", "softphone-pw-1001"), SipAgent("agent-1002", "softphone-pw-1002")],
     )
     sb = Sandbox(load_config(), params)
     sb.start()
     try:
-        yield AsteriskEnv(sb, AsteriskServer(ami_port=ami_port, ami_secret="sys-test-secret"), agi_port, sip_port,
-                          base)
+        yield AsteriskEnv(
+            sb, AsteriskServer(ami_port=ami_port, ami_secret="sys-test-secret"), agi_port, sip_port, base
+        )
     finally:
         sb.stop()
 
 
 def backend_settings(tmp_path: Path, db_url: str, ast: AsteriskEnv, **kw: Any) -> Settings:
-    return make_settings(tmp_path, db_url, ami_enabled=True, agi_enabled=True, agi_port=ast.agi_port,
-                         asterisk=[ast.server], ami_ping_interval_s=1.0, **kw)
+    base: dict[str, Any] = dict(
+        ami_enabled=True,
+        agi_enabled=True,
+        agi_port=ast.agi_port,
+        asterisk=[ast.server],
+        ami_ping_interval_s=1.0,
+    )
+    return make_settings(tmp_path, db_url, **(base | kw))
 
 
 @pytest.fixture
-async def backend(tmp_path: Path, sqlite_url: str, asterisk: AsteriskEnv) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+async def backend(
+    tmp_path: Path, sqlite_url: str, asterisk: AsteriskEnv
+) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
     async with running_app(backend_settings(tmp_path, sqlite_url, asterisk)) as pair:
         yield pair
+
+
+def write_config(tmp_path: Path, *, always_open: bool = True, closed: tuple[str, ...] = ()) -> Path:
+    """A copy of the shipped Yunnan config whose hours do not depend on when the tests run:
+    every platform 7x24 (always_open), and the platforms in `closed` closed right now."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    import yaml
+
+    from callflow import default_config_path
+
+    data = yaml.safe_load(default_config_path().read_text(encoding="utf-8"))
+    now = datetime.now(ZoneInfo(data.get("timezone", "Asia/Shanghai")))
+    start = now + timedelta(hours=2)
+    if start.date() != now.date() or start.hour >= 23:
+        start = now - timedelta(hours=3) if now.hour >= 3 else now + timedelta(hours=2)
+    window = [[start.strftime("%H:%M"), (start + timedelta(minutes=30)).strftime("%H:%M")]]
+    for p in data["platforms"]:
+        if p["code"] in closed:
+            p["hours"] = {"mode": "workdays", "windows": window}
+        elif always_open:
+            p["hours"] = {"mode": "7x24"}
+    path = tmp_path / "platforms.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@dataclass
+class SimMembers:
+    """Simulated agents (Local channels that ring and never answer within the test) in queues."""
+
+    conn: Any
+    added: list[tuple[str, str]]
+
+    async def remove(self) -> None:
+        for queue, iface in self.added:
+            try:
+                await self.conn.action({"Action": "QueueRemove", "Queue": queue, "Interface": iface})
+            except Exception:  # noqa: BLE001 - best effort cleanup of a shared sandbox
+                pass
+
+
+async def add_sim_members(app: Any, queues: list[str], ring_s: int = 60) -> SimMembers:
+    tel = app.state.runtime.components["telephony"]
+    conn = tel.connection_for(None)
+    added = []
+    for i, q in enumerate(queues):
+        iface = f"Local/{7000 + i}@hotline-sim-agent/n"
+        await conn.action(
+            {
+                "Action": "QueueAdd",
+                "Queue": q,
+                "Interface": iface,
+                "MemberName": f"sim-{q}",
+                "Paused": "false",
+            }
+        )
+        added.append((q, iface))
+    _ = ring_s
+    await tel.consumer.drained()
+    return SimMembers(conn, added)
