@@ -104,11 +104,24 @@ def load(path: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         return first["queue_status"], [json.loads(line) for line in f]
 
 
-def expected(events: list[dict[str, str]]) -> tuple[Counter[str], dict[str, str]]:
+def expected(
+    events: list[dict[str, str]], status: list[dict[str, str]] | None = None
+) -> tuple[Counter[str], dict[str, str]]:
     joined = {e["Uniqueid"] for e in events if e.get("Event") == "QueueCallerJoin"}
     connected = {e.get("Uniqueid") for e in events if e.get("Event") == "AgentConnect"}
     outcomes = Counter("completed" if u in connected else "abandoned" for u in joined)
-    members: dict[str, str] = {}
+    # routed by the dialplan but hung up before joining a queue (e.g. during the greeting)
+    routed = {
+        e.get("Uniqueid")
+        for e in events
+        if e.get("Event") == "UserEvent" and e.get("UserEvent") == "HotlineRoute"
+    }
+    outcomes["unanswered"] += len(routed - joined)
+    members: dict[str, str] = {
+        f"{m['Queue']}/{m.get('StateInterface') or m['Location']}": MEMBER_STATUS[m["Status"]]
+        for m in status or []
+        if m.get("Event") == "QueueMember"
+    }
     for e in events:
         if e.get("Event") in ("QueueMemberStatus", "QueueMemberAdded", "QueueMemberPause"):
             members[f"{e['Queue']}/{e.get('StateInterface') or e['Interface']}"] = MEMBER_STATUS[e["Status"]]
@@ -137,7 +150,7 @@ async def replay(
     await consumer.drained(timeout=600)
     elapsed = time.perf_counter() - t0
     await consumer.stop()
-    outcomes, members = expected(events)
+    outcomes, members = expected(events, status)
     async with db.sessionmaker() as s:
         got = Counter(
             dict((await s.execute(select(Call.outcome, func.count()).group_by(Call.outcome))).all())

@@ -19,12 +19,35 @@ from app.db import utcnow
 FINAL = {m.COMPLETED, m.ABANDONED, m.VOICEMAIL, m.UNANSWERED}
 
 
-async def get_or_create(session: AsyncSession, uniqueid: str, **defaults: Any) -> Call:
-    call = await session.scalar(select(Call).where(Call.uniqueid == uniqueid))
+def _cache(session: AsyncSession) -> dict[str, Call | None]:
+    """Calls looked up in this session (one AMI batch): an event burst for one call costs one SELECT."""
+    return session.info.setdefault("calls_by_uid", {})  # type: ignore[no-any-return]
+
+
+async def find(session: AsyncSession, uniqueid: str, *, by_linkedid: bool = False) -> Call | None:
+    cache = _cache(session)
+    if uniqueid in cache:
+        call = cache[uniqueid]
+    else:
+        call = await session.scalar(select(Call).where(Call.uniqueid == uniqueid))
+        cache[uniqueid] = call
+    if call is None and by_linkedid and uniqueid:
+        # agent-side events may only carry the linked id (the caller hung up first)
+        call = await session.scalar(
+            select(Call).where(Call.linkedid == uniqueid, Call.direction == "in").order_by(Call.id).limit(1)
+        )
+    return call
+
+
+async def get_or_create(
+    session: AsyncSession, uniqueid: str, *, by_linkedid: bool = False, **defaults: Any
+) -> Call:
+    call = await find(session, uniqueid, by_linkedid=by_linkedid)
     if call is None:
         call = Call(uniqueid=uniqueid, **defaults)
         session.add(call)
         await session.flush()
+        _cache(session)[uniqueid] = call
     return call
 
 
@@ -77,8 +100,15 @@ async def on_route_event(session: AsyncSession, uniqueid: str, fields: dict[str,
 
 
 async def on_queue_join(
-    session: AsyncSession, *, uniqueid: str, linkedid: str | None, queue: str, caller: str,
-    platform: str | None, server: str, at: datetime,
+    session: AsyncSession,
+    *,
+    uniqueid: str,
+    linkedid: str | None,
+    queue: str,
+    caller: str,
+    platform: str | None,
+    server: str,
+    at: datetime,
 ) -> Call:
     call = await get_or_create(session, uniqueid, linkedid=linkedid, server=server, caller=caller)
     if not call.route:
@@ -92,10 +122,17 @@ async def on_queue_join(
 
 
 async def on_agent_connect(
-    session: AsyncSession, *, uniqueid: str, queue: str, agent: str, interface: str, hold_s: int | None,
-    at: datetime, server: str,
+    session: AsyncSession,
+    *,
+    uniqueid: str,
+    queue: str,
+    agent: str,
+    interface: str,
+    hold_s: int | None,
+    at: datetime,
+    server: str,
 ) -> Call:
-    call = await get_or_create(session, uniqueid, server=server)
+    call = await get_or_create(session, uniqueid, server=server, by_linkedid=True)
     call.queue = queue
     call.agent = agent
     call.agent_interface = interface
@@ -106,7 +143,7 @@ async def on_agent_connect(
 
 
 async def on_agent_complete(session: AsyncSession, *, uniqueid: str, talk_s: int | None, server: str) -> Call:
-    call = await get_or_create(session, uniqueid, server=server)
+    call = await get_or_create(session, uniqueid, server=server, by_linkedid=True)
     call.talk_s = talk_s
     call.outcome = m.COMPLETED
     return call
@@ -123,7 +160,7 @@ async def on_abandon(
 
 
 async def on_hangup(session: AsyncSession, *, uniqueid: str, cause: str | None, at: datetime) -> Call | None:
-    call = await session.scalar(select(Call).where(Call.uniqueid == uniqueid))
+    call = await find(session, uniqueid)
     if call is None:
         return None
     call.ended_at = call.ended_at or at
@@ -140,8 +177,13 @@ async def on_hangup(session: AsyncSession, *, uniqueid: str, cause: str | None, 
 
 
 async def list_calls(
-    session: AsyncSession, *, platforms: set[str] | None, caller: str | None = None,
-    outcome: str | None = None, limit: int = 100, offset: int = 0,
+    session: AsyncSession,
+    *,
+    platforms: set[str] | None,
+    caller: str | None = None,
+    outcome: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> tuple[list[Call], int]:
     q = select(Call)
     if platforms is not None:
@@ -151,7 +193,9 @@ async def list_calls(
     if outcome:
         q = q.where(Call.outcome == outcome)
     total = await session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = await session.scalars(q.order_by(Call.arrived_at.desc(), Call.id.desc()).limit(limit).offset(offset))
+    rows = await session.scalars(
+        q.order_by(Call.arrived_at.desc(), Call.id.desc()).limit(limit).offset(offset)
+    )
     return list(rows), int(total)
 
 

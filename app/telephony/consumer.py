@@ -89,6 +89,9 @@ class AmiConsumer:
         except Exception:
             log.warning("AMI batch of %d failed on the fast path; redoing it event by event", len(batch))
             out = await self._run_batch(batch, savepoints=True)
+        for server, ev, _ in batch:
+            if ev["Event"] == RESYNC:
+                self._snapshots.pop(server, None)
         self.processed += len(batch)
         await self.hub.publish_all(out)
 
@@ -133,7 +136,7 @@ class AmiConsumer:
         self._snapshots[conn.name] = (status, live)
 
     async def _apply_resync(self, session: Any, server: str, out: list[Event]) -> None:
-        status, live = self._snapshots.pop(server, ([], set()))
+        status, live = self._snapshots.get(server, ([], set()))  # dropped once the batch commits
         self.state.replace_server(server, status)
         open_calls = await session.scalars(
             select(cm.Call).where(

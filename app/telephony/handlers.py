@@ -108,6 +108,8 @@ async def agent_called(cx: Ctx, server: str, ev: dict[str, str]) -> None:
 
 async def agent_connect(cx: Ctx, server: str, ev: dict[str, str]) -> None:
     uid = _caller_uid(ev)
+    if not uid:
+        return
     call = await calls.on_agent_connect(
         cx.session,
         uniqueid=uid,
@@ -131,6 +133,8 @@ async def agent_connect(cx: Ctx, server: str, ev: dict[str, str]) -> None:
 
 async def agent_complete(cx: Ctx, server: str, ev: dict[str, str]) -> None:
     uid = _caller_uid(ev)
+    if not uid:
+        return  # nothing to correlate it with (no caller or destination ids)
     await calls.on_agent_complete(cx.session, uniqueid=uid, talk_s=_int(ev.get("TalkTime")), server=server)
     cx.emit(
         "agent.complete",

@@ -74,7 +74,7 @@ async def test_calls_reach_the_callers_prefecture_queue(tmp_path, sqlite_url, as
             )
         finally:
             await members.remove()
-        for (caller, trunk, platform, queue), res in zip(CASES, results, strict=True):
+        for (caller, _trunk, platform, queue), res in zip(CASES, results, strict=True):
             assert res.error is None, (caller, res.error)
             assert (res.platform, res.queue, res.route) == (platform, queue, "queue"), (caller, res.to_dict())
             assert res.agi_ms is not None and res.agi_ms < 1000
