@@ -26,7 +26,6 @@ _ANY = re.compile(
         f"(?P<{name}>{rx.pattern})"
         for name, rx in (
             ("case", _CASE_NO),
-            ("email", _EMAIL),
             ("id", _ID18),
             ("split", _SPLIT_DIGITS),
             ("run", _RUN),
@@ -79,7 +78,13 @@ def scrub(text: str | None, names: list[str | None] | None = None) -> str | None
     """Free text with phones, ID numbers, e-mails and the given names masked."""
     if not text:
         return text
-    out = _ANY.sub(_mask_match, text)
+    out = _ANY.sub(_mask_match, text)  # digits first: a number may run into an e-mail's domain
+    out = _EMAIL.sub(lambda m: mask_email(m.group(0)), out)
+    for _ in range(3):  # masking can bring digits together (e-mail parts): repeat until nothing is left
+        again = _ANY.sub(_mask_match, out)
+        if again == out:
+            break
+        out = again
     for name in names or []:
         if name and len(name.strip()) >= 2:
             out = out.replace(name.strip(), mask_name(name) or "")
@@ -90,8 +95,6 @@ def _mask_match(m: re.Match[str]) -> str:
     kind, value = m.lastgroup, m.group(0)
     if kind == "case":
         return value  # case numbers are read out by citizens: kept
-    if kind == "email":
-        return mask_email(value)
     if kind == "id":
         return mask_id_number(value)
     return mask_digits("".join(c for c in value if c.isdigit()))
