@@ -1,8 +1,8 @@
 """AGI route `incoming`: route a call to 12345 (属地接听) and record it.
 
-The decision is pure and never waits on the database. Recording the call row is bounded in time
-(agi_db_timeout_s): if the database is slow the caller is routed anyway and the write finishes in
-the background; AMI events (HotlineRoute, QueueCallerJoin) would recreate the row in any case.
+The decision is pure and never waits on the database: the call row is written after the reply, by
+the AMI consumer's single batched writer, so a slow or locked database never holds a caller (and AMI
+events — HotlineRoute, QueueCallerJoin — would recreate the row in any case).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from agi_handlers import channel_vars as cv
 from agi_handlers.server import AgiRequest
 from app.calls import service as calls
+from app.telephony.handlers import DECISION_EVENT
 from callflow import CallContext, decide
 
 if TYPE_CHECKING:
@@ -41,22 +42,22 @@ def context_from_env(env: dict[str, str], queue_agents: dict[str, int] | None) -
     )
 
 
-async def _record(
-    rt: Runtime, env: dict[str, str], linkedid: str | None, decision: dict[str, Any], trunk: str | None
-) -> None:
+async def _record(rt: Runtime, item: dict[str, Any]) -> None:
     async with rt.db.sessionmaker() as session:
-        await calls.record_decision(
-            session,
-            uniqueid=env.get("agi_uniqueid", ""),
-            linkedid=linkedid,
-            channel=env.get("agi_channel"),
-            caller=_caller(env),
-            caller_name=env.get("agi_calleridname"),
-            trunk=trunk,
-            decision=decision,
-            server=env.get("agi_arg_2") or "main",
-        )
+        await calls.record_decision(session, **item)
         await session.commit()
+
+
+def record_later(rt: Runtime, item: dict[str, Any]) -> None:
+    """Hand the decision to the AMI consumer's ordered, batched writer (one writer: no lock contention
+    with AMI events); without a consumer, write it in a background task. The caller never waits."""
+    telephony = rt.components.get("telephony")
+    if telephony is not None:
+        telephony.consumer.feed(item["server"], {"Event": DECISION_EVENT, "_item": item})  # type: ignore[dict-item]
+        return
+    task = asyncio.create_task(_record(rt, item))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 async def handle(request: AgiRequest, rt: Runtime) -> None:
@@ -79,15 +80,18 @@ async def handle(request: AgiRequest, rt: Runtime) -> None:
         cv.GREETING: decision.greeting or "",
         cv.CALLER_KIND: decision.caller_kind,
     }
-    for name, value in values.items():
-        await request.set_var(name, value)
-    linkedid = env.get("agi_arg_3") or None
-    task = asyncio.create_task(_record(rt, env, linkedid, d, ctx.trunk))
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-    try:
-        await asyncio.wait_for(asyncio.shield(task), rt.settings.agi_db_timeout_s)
-    except TimeoutError:
-        log.warning("call %s: database slow; routed without waiting for the write", env.get("agi_uniqueid"))
-    except Exception:
-        log.exception("call %s: recording the decision failed", env.get("agi_uniqueid"))
+    await request.set_vars(values)
+    record_later(
+        rt,
+        {
+            "uniqueid": env.get("agi_uniqueid", ""),
+            "linkedid": env.get("agi_arg_3") or None,
+            "channel": env.get("agi_channel"),
+            "caller": _caller(env),
+            "caller_name": env.get("agi_calleridname"),
+            "trunk": ctx.trunk,
+            "decision": d,
+            "server": env.get("agi_arg_2") or "main",
+            "at": datetime.now(UTC),
+        },
+    )

@@ -49,6 +49,15 @@ class AgiRequest(Request):  # type: ignore[misc]
         text = text.replace("\n", " ")
         await self.cmd(f'SET VARIABLE {name} "{text}"')
 
+    async def set_vars(self, values: dict[str, object]) -> None:
+        """Several variables in one round trip (MSet). Values lose characters MSet cannot carry."""
+        parts = []
+        for name, value in values.items():
+            text = str(value if value is not None else "")
+            text = "".join(ch for ch in text if ch not in ',"\\\n|')
+            parts.append(f"{name}={text}")
+        await self.cmd(f'EXEC MSet "{",".join(parts)}"')
+
     async def get_var(self, name: str) -> str | None:
         res = await self.cmd(f"GET VARIABLE {name}")
         r = res.get("result")
@@ -61,8 +70,13 @@ Endpoint = Callable[[AgiRequest], Awaitable[None]]
 
 
 class GuardedApplication(Application):  # type: ignore[misc]
-    def __init__(self, *, handler_timeout_s: float = 2.0, header_timeout_s: float = 2.0,
-                 route_timeouts: dict[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        handler_timeout_s: float = 2.0,
+        header_timeout_s: float = 2.0,
+        route_timeouts: dict[str, float] | None = None,
+    ) -> None:
         super().__init__(loop=asyncio.get_running_loop())
         self.handler_timeout_s = handler_timeout_s
         self.route_timeouts = route_timeouts or {}
@@ -89,8 +103,9 @@ class GuardedApplication(Application):  # type: ignore[misc]
             log.error("FastAGI: no route %r", script)
             writer.close()
             return
-        request = AgiRequest(app=self, headers=headers, reader=reader, writer=writer,
-                             encoding=self.default_encoding)
+        request = AgiRequest(
+            app=self, headers=headers, reader=reader, writer=writer, encoding=self.default_encoding
+        )
         t0 = time.perf_counter()
         try:
             await asyncio.wait_for(route(request), self.route_timeouts.get(script, self.handler_timeout_s))
@@ -108,8 +123,15 @@ class GuardedApplication(Application):  # type: ignore[misc]
 
 
 class AgiServer:
-    def __init__(self, host: str, port: int, routes: dict[str, Endpoint], *,
-                 handler_timeout_s: float = 2.0, route_timeouts: dict[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        routes: dict[str, Endpoint],
+        *,
+        handler_timeout_s: float = 2.0,
+        route_timeouts: dict[str, float] | None = None,
+    ) -> None:
         self.host, self.port = host, port
         self.routes = routes
         self.handler_timeout_s = handler_timeout_s
@@ -122,8 +144,9 @@ class AgiServer:
         return self.server is not None and self.server.is_serving()
 
     async def start(self) -> None:
-        self.app = GuardedApplication(handler_timeout_s=self.handler_timeout_s,
-                                      route_timeouts=self.route_timeouts)
+        self.app = GuardedApplication(
+            handler_timeout_s=self.handler_timeout_s, route_timeouts=self.route_timeouts
+        )
         for name, endpoint in self.routes.items():
             self.app.add_route(name, endpoint)
         self.server = await asyncio.start_server(self.app.handler, self.host, self.port)

@@ -55,7 +55,6 @@ class Settings(BaseSettings):
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
     agi_handler_timeout_s: float = 2.0  # whole handler bound
-    agi_db_timeout_s: float = 0.3  # bound on database work inside a handler
 
     # AMI (one or more Asterisk servers)
     asterisk: list[AsteriskServer] = Field(default_factory=lambda: [AsteriskServer()])

@@ -29,6 +29,39 @@ bridge_simple bridge_native_rtp bridge_softmix bridge_holding cdr_csv
 """.split()
 
 
+# The AMI events the backend consumes (app/telephony/subscriptions.py and listeners such as the
+# survey/call-back originators). Rendered as an eventfilter whitelist: Asterisk then does not send the
+# flood of Newchannel/Newstate/... events that would cost every AMI client CPU at high call rates.
+# Responses to list actions (QueueStatus, CoreShowChannels) are not filtered.
+AMI_EVENTS = (
+    "QueueCallerJoin",
+    "QueueCallerLeave",
+    "QueueCallerAbandon",
+    "AgentCalled",
+    "AgentConnect",
+    "AgentComplete",
+    "AgentRingNoAnswer",
+    "AgentDump",
+    "QueueMemberStatus",
+    "QueueMemberAdded",
+    "QueueMemberRemoved",
+    "QueueMemberPause",
+    "QueueMemberPaused",
+    "QueueMemberPenalty",
+    "UserEvent",
+    "Hangup",
+    "OriginateResponse",
+    "DialBegin",
+    "DialEnd",
+    "BridgeEnter",
+    "BridgeLeave",
+    "FullyBooted",
+    "Shutdown",
+    "Reload",
+    "ContactStatus",
+)
+
+
 @dataclass
 class SipAgent:
     endpoint: str  # e.g. agent-1001
@@ -56,8 +89,14 @@ class RenderParams:
 def _directories(p: RenderParams) -> dict[str, Path]:
     b = p.base_dir
     return {
-        "astetcdir": b / "etc", "astrundir": b / "run", "astspooldir": b / "spool", "astlogdir": b / "log",
-        "astvarlibdir": b / "lib", "astdbdir": b / "db", "astkeydir": b / "keys", "astcachedir": b / "cache",
+        "astetcdir": b / "etc",
+        "astrundir": b / "run",
+        "astspooldir": b / "spool",
+        "astlogdir": b / "log",
+        "astvarlibdir": b / "lib",
+        "astdbdir": b / "db",
+        "astkeydir": b / "keys",
+        "astcachedir": b / "cache",
         "astagidir": b / "agi-bin",
     }
 
@@ -99,15 +138,18 @@ deny = 0.0.0.0/0.0.0.0
 permit = 127.0.0.1/255.255.255.255
 read = system,call,agent,user,command,originate
 write = system,call,agent,user,command,originate
+eventfilter = Event: ({"|".join(AMI_EVENTS)})
 """
 
 
 def pjsip_conf(p: RenderParams) -> str:
-    out = [f"""[transport-udp]
+    out = [
+        f"""[transport-udp]
 type = transport
 protocol = udp
 bind = {p.bind_address}:{p.sip_port}
-"""]
+"""
+    ]
     for a in p.agents:
         out.append(f"""[{a.endpoint}]
 type = endpoint
@@ -138,11 +180,13 @@ qualify_frequency = 0
 
 
 def queues_conf(cfg: HotlineConfig) -> str:
-    out = ["""[general]
+    out = [
+        """[general]
 persistentmembers = no
 shared_lastcall = yes
 log_membername_as_agent = yes
-"""]
+"""
+    ]
     for q in cfg.all_queues():
         out.append(f"""[{q}]
 strategy = rrmemory
@@ -163,10 +207,12 @@ setqueuevar = yes
 
 def extensions_conf(cfg: HotlineConfig, p: RenderParams) -> str:
     agi = f"agi://{p.agi_host}:{p.agi_port}"
-    route_event = ("UserEvent(HotlineRoute,"
-                   "Route: ${HOTLINE_ROUTE},Queue: ${HOTLINE_QUEUE},Platform: ${HOTLINE_PLATFORM},"
-                   "Prefecture: ${HOTLINE_PREFECTURE},Mailbox: ${HOTLINE_MAILBOX},AgiMs: ${HOTLINE_AGI_MS},"
-                   "Caller: ${CALLERID(num)})")
+    route_event = (
+        "UserEvent(HotlineRoute,"
+        "Route: ${HOTLINE_ROUTE},Queue: ${HOTLINE_QUEUE},Platform: ${HOTLINE_PLATFORM},"
+        "Prefecture: ${HOTLINE_PREFECTURE},Mailbox: ${HOTLINE_MAILBOX},AgiMs: ${HOTLINE_AGI_MS},"
+        "Caller: ${CALLERID(num)})"
+    )
     trunks = []
     for plat in cfg.platforms:
         for t in plat.trunks:
@@ -248,6 +294,23 @@ exten => _X!,1,Answer()
  same => n,Hangup()
 exten => s,1,Goto(0,1)
 
+[hotline-survey]
+; satisfaction call-back (回访): the backend originates the citizen into here with HOTLINE_SURVEY_ID
+exten => s,1,Answer()
+ same => n,AGI(${{HOTLINE_AGI}}/survey,${{HOTLINE_SURVEY_ID}},${{HOTLINE_PROMPTS}},${{CHANNEL(linkedid)}})
+ same => n,Hangup()
+
+[hotline-sim-callee]
+; a simulated citizen being called: SIM_MODE=noanswer rings and never answers, busy is busy,
+; anything else answers as hotline-sim-citizen (SIM_WAIT, SIM_DTMF, SIM_HOLD)
+exten => _X!,1,GotoIf($["${{SIM_MODE}}" = "noanswer"]?noanswer)
+ same => n,GotoIf($["${{SIM_MODE}}" = "busy"]?busy)
+ same => n,Goto(hotline-sim-citizen,${{EXTEN}},1)
+ same => n(noanswer),Ringing()
+ same => n,Wait(120)
+ same => n,Hangup()
+ same => n(busy),Busy(10)
+
 [hotline-sim-agent]
 ; a simulated agent's phone (a Local channel queue member): answers after SIM_RING s and talks SIM_TALK s
 exten => _X.,1,Wait(${{IF($["${{SIM_RING}}" = ""]?1:${{SIM_RING}})}})
@@ -306,16 +369,32 @@ def render(cfg: HotlineConfig, p: RenderParams) -> Path:
         "extensions.conf": extensions_conf(cfg, p),
         "logger.conf": "[general]\n[logfiles]\nmessages => notice,warning,error,verbose\n",
         "rtp.conf": f"[general]\nrtpstart = {p.rtp_start}\nrtpend = {p.rtp_end}\n",
-        "musiconhold.conf": "[general]\n[default]\nmode = files\ndirectory = " + str(p.base_dir / "sounds") + "\n",
+        "musiconhold.conf": "[general]\n[default]\nmode = files\ndirectory = "
+        + str(p.base_dir / "sounds")
+        + "\n",
         "cdr.conf": "[general]\nenable = yes\nunanswered = yes\n",
         "cdr_csv.conf": "[general]\nusegmtime = yes\nloguniqueid = yes\nloguserfield = yes\naccountlogs = no\n",
         "indications.conf": "[general]\ncountry = cn\n[cn]\ndescription = China\nringcadence = 1000,4000\n"
-                            "dial = 450\nbusy = 450/350,0/350\nring = 450/1000,0/4000\n"
-                            "congestion = 450/700,0/700\ncallwaiting = 450/400,0/4000\n",
+        "dial = 450\nbusy = 450/350,0/350\nring = 450/1000,0/4000\n"
+        "congestion = 450/700,0/700\ncallwaiting = 450/400,0/4000\n",
     }
-    for name in ("features.conf", "cel.conf", "ccss.conf", "udptl.conf", "acl.conf", "pjproject.conf",
-                 "sorcery.conf", "res_stun_monitor.conf", "stasis.conf", "hep.conf", "statsd.conf",
-                 "smdi.conf", "dnsmgr.conf", "enum.conf", "http.conf"):
+    for name in (
+        "features.conf",
+        "cel.conf",
+        "ccss.conf",
+        "udptl.conf",
+        "acl.conf",
+        "pjproject.conf",
+        "sorcery.conf",
+        "res_stun_monitor.conf",
+        "stasis.conf",
+        "hep.conf",
+        "statsd.conf",
+        "smdi.conf",
+        "dnsmgr.conf",
+        "enum.conf",
+        "http.conf",
+    ):
         files.setdefault(name, "")
     for name, text in files.items():
         (etc / name).write_text(text, encoding="utf-8")

@@ -24,6 +24,7 @@ from app.db import utcnow
 from app.stats import kpi
 from app.stats import models as sm
 from app.stats.models import Callback
+from app.surveys import service as surveys
 from app.telephony.ami import AmiError
 from app.telephony.handlers import OUTBOUND_PREFIX
 
@@ -81,6 +82,7 @@ async def kpis(
     out = kpi.by_platform(rows, tz)
     out["day"] = day.isoformat()
     out["scope"] = platform or "all"
+    out["satisfaction"] = await surveys.satisfaction(session, start, end, platform)  # 今日满意率 (回访)
     return out
 
 
@@ -211,7 +213,7 @@ async def call_back(
 async def _originate(rt: Runtime, conn: Any, action: dict[str, Any], channel_id: str) -> None:
     """OriginateResponse arrives only when the agent's phone answered or failed: wait for it."""
     try:
-        res = await conn.action(action, timeout=40)
+        res = await conn.action(action, as_list=True, timeout=40)  # [Response, OriginateResponse]
         resp: dict[str, str] = next((m for m in res if m.get("Event") == "OriginateResponse"), {})
         ok = resp.get("Response", "Success") == "Success"
         await update_callback(

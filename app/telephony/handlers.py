@@ -19,6 +19,9 @@ from app.telephony.state import MEMBER_STATUS, Member, TelephonyState, Waiting
 OUTBOUND_PREFIX = "hl-out-"
 
 
+DECISION_EVENT = "HotlineDecision"  # synthetic: the FastAGI route's decision, written in event order
+
+
 @dataclass
 class Ctx:
     state: TelephonyState
@@ -257,3 +260,17 @@ async def hangup(cx: Ctx, server: str, ev: dict[str, str]) -> None:
     call = await calls.on_hangup(cx.session, uniqueid=uid, cause=ev.get("Cause-txt"), at=cx.at)
     if call is not None:
         cx.emit("call.ended", uniqueid=uid, outcome=call.outcome, platform=call.platform, queue=call.queue)
+
+
+async def decision(cx: Ctx, server: str, ev: dict[str, Any]) -> None:
+    item = ev["_item"]
+    call = await calls.record_decision(cx.session, **item)
+    cx.emit(
+        "call.decided",
+        uniqueid=call.uniqueid,
+        platform=call.platform,
+        prefecture=call.prefecture,
+        route=call.route,
+        queue=call.queue,
+        caller=call.caller,
+    )

@@ -23,4 +23,5 @@ SUBSCRIPTIONS: dict[str, Handler] = {
     "UserEvent": h.user_event,
     "DialEnd": h.dial_end,
     "Hangup": h.hangup,
+    h.DECISION_EVENT: h.decision,  # synthetic, fed by the FastAGI incoming route
 }

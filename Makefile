@@ -1,0 +1,45 @@
+# Hotline 12345 — the two commands a newcomer needs:
+#   make run    set up everything, start a sandbox Asterisk on 127.0.0.1 and the backend (SQLite)
+#   make test   set up everything and run the whole test suite (SQLite and PostgreSQL)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup system-deps venv services run test lint bench clean
+
+setup: system-deps venv
+
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	@touch $@
+
+services:
+	@bash scripts/start-services.sh
+
+run: setup
+	$(VENV)/bin/hotline run
+
+test: setup services
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+bench: setup services
+	$(PY) bench/routing_bench.py
+	$(PY) bench/ami_bench.py --repeat 20
+	$(PY) bench/screenpop_bench.py --calls 240
+	$(PY) bench/stt_bench.py
+
+clean:
+	rm -rf var test-artifacts .pytest_cache .mypy_cache .ruff_cache
