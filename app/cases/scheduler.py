@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, false, insert, literal, select, true, update
@@ -148,10 +148,39 @@ async def run_once(runtime: Any, now: datetime | None = None) -> dict[str, int]:
     return {**counts, **sent}
 
 
+async def outbox_health(runtime: Any) -> tuple[bool, dict[str, Any]]:
+    """/health entry: messages that could not be sent (failed, or pending for over an hour)."""
+    from sqlalchemy import func
+
+    async with runtime.db.sessionmaker() as session:
+        rows = dict(
+            (
+                await session.execute(
+                    select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+                )
+            ).all()
+        )
+        stuck = await session.scalar(
+            select(func.count()).where(
+                OutboxMessage.status == "pending", OutboxMessage.created_at < utcnow() - timedelta(hours=1)
+            )
+        )
+    detail = {"pending": rows.get("pending", 0), "failed": rows.get("failed", 0), "stuck_over_1h": stuck or 0}
+    ok = not detail["failed"] and not detail["stuck_over_1h"]
+    if not ok:
+        detail["reason"] = (
+            f"outbox: {detail['failed']} failed, {detail['stuck_over_1h']} pending for over an hour"
+        )
+    return ok, detail
+
+
 @asynccontextmanager
 async def case_scheduler(runtime: Any) -> AsyncIterator[None]:
     """STARTERS entry: installs the case context and runs the sweep every ``sweep_interval_s``."""
+    from app.health.router import EXTRA_CHECKS
+
     ctx = install(runtime)
+    EXTRA_CHECKS["outbox"] = outbox_health
     interval = ctx.rules.sweep_interval_s
     task: asyncio.Task[None] | None = None
 

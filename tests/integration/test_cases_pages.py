@@ -100,3 +100,38 @@ async def test_supervision_board_shows_red_case_and_sends_reminder(tmp_path, sql
         assert events[-1] == "remind"
         case = await s.scalar(select(Case).where(Case.number == ext))
         assert case.status == "in_progress" and case.extension_count == 1
+
+
+async def test_agent_creates_and_dispatches_in_the_page(tmp_path, sqlite_url):
+    settings = make_settings(tmp_path, sqlite_url)
+    write_rules(settings.var_dir)
+    async with live_server(settings) as (app, base):
+        await add_user(app, "km.agent", "agent", platform="kunming", display_name="话务员")
+        async with app.state.runtime.db.sessionmaker() as s:
+            await create_unit(
+                s, UnitCreate(code="km-water", name="昆明市供水公司", kind="utility", platform="kunming")
+            )
+            await s.commit()
+        async with chromium() as browser:
+            page = await login_page(browser, base, "km.agent")
+            await page.goto(f"{base}/ui/cases")
+            await page.wait_for_function("document.getElementById('unit').options.length === 1")
+            await page.select_option("#type", "complaint")
+            await page.select_option("#cat", "0101")
+            await page.fill("#summary", "小区停水")
+            await page.fill("#phone", "13912342345")
+            await page.click("#f button[type=submit]")
+            await page.wait_for_function("document.getElementById('created').textContent.includes('已受理')")
+            number = (await page.text_content("#created")).split("：")[1]
+            await page.fill("#summary", "又停水了")
+            await page.click("#f button[type=submit]")
+            await page.wait_for_function(
+                "document.querySelectorAll('#dups button').length === 1"
+            )  # duplicate offered
+            row = page.locator("#rows tr", has_text=number)
+            await row.locator("button.disp").click()
+            await row.wait_for(state="detached")
+            await page.screenshot(path=str(screenshot_path("cases-agent-page")), full_page=True)
+    async with app.state.runtime.db.sessionmaker() as s:
+        case = await s.scalar(select(Case).where(Case.number == number))
+        assert case.status == "dispatched" and case.lead_unit == "km-water" and case.category_code == "0101"

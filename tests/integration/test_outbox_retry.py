@@ -67,3 +67,5 @@ async def test_gives_up_only_after_max_attempts(tmp_path, db_url):
         async with w.session() as s:
             msg = await s.scalar(select(OutboxMessage))
             assert msg.status == "failed" and msg.attempts == 3 and msg.body  # kept, never deleted
+        health = (await w.client.get("/health")).json()
+        assert health["outbox"]["failed"] == 1 and any("outbox: 1 failed" in x for x in health["warnings"])
