@@ -9,10 +9,12 @@ from typing import Any
 
 from app.cases.scheduler import case_scheduler
 from app.realtime.lifecycle import realtime
+from app.surveys.scheduler import survey_scheduler
 from app.telephony.lifecycle import telephony
 
 STARTERS: list[Callable[[Any], AbstractAsyncContextManager[None]]] = [
     telephony,
     case_scheduler,
     realtime,
+    survey_scheduler,
 ]

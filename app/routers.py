@@ -9,6 +9,7 @@ from app.calls.router import router as calls_router
 from app.cases.api import router as cases_router
 from app.health.router import router as health_router
 from app.realtime.router import router as realtime_router
+from app.surveys.router import router as surveys_router
 from app.web.router import router as web_router
 
 ROUTERS: list[APIRouter] = [
@@ -17,5 +18,6 @@ ROUTERS: list[APIRouter] = [
     calls_router,
     cases_router,
     realtime_router,
+    surveys_router,
     web_router,
 ]

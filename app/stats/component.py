@@ -35,7 +35,9 @@ class Stats:
         return t
 
     async def on_event(self, ev: Event) -> None:
-        if ev.topic.startswith(("call.", "agent.connect", "queue.caller_join", "telephony.resync")):
+        if ev.topic.startswith(
+            ("call.", "agent.connect", "queue.caller_join", "telephony.resync", "case.transition")
+        ):
             self.version += 1
         if ev.topic == "outbound.dial_end":
             status = sm.CONNECTED if ev.data.get("status") == "ANSWER" else sm.FAILED
@@ -78,7 +80,14 @@ class Stats:
 async def stats(rt: Runtime) -> AsyncIterator[None]:
     comp = Stats(rt)
     rt.components["stats"] = comp
-    for prefix in ("call.", "agent.connect", "queue.caller_join", "telephony.resync", "outbound."):
+    for prefix in (
+        "call.",
+        "agent.connect",
+        "queue.caller_join",
+        "telephony.resync",
+        "outbound.",
+        "case.transition",
+    ):
         rt.hub.subscribe(prefix, comp.on_event)
     try:
         yield

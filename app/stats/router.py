@@ -30,7 +30,14 @@ STATE_TOPICS = (
     "agent.called",
     "telephony.resync",
 )
-KPI_TOPICS = ("call.", "queue.caller_join", "agent.connect", "telephony.resync", "callback.")
+KPI_TOPICS = (
+    "call.",
+    "queue.caller_join",
+    "agent.connect",
+    "telephony.resync",
+    "callback.",
+    "case.transition",
+)
 
 
 class CallbackIn(BaseModel):

@@ -1,0 +1,74 @@
+"""AGI route `survey`: the satisfaction call-back (回访) once the citizen answered.
+
+Arguments: survey id, the prompts directory (dialplan global HOTLINE_PROMPTS), the call's linkedid
+(= the ChannelId the scheduler originated with, which names the attempt row). Plays the intro, reads
+one digit, re-prompts once on an invalid digit (ivr.survey), then stores the outcome through the
+survey scheduler (rating on the case; otherwise the retry schedule). A hang-up mid-prompt is
+recorded as "no digit"."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from agi_handlers import channel_vars as cv
+from agi_handlers.server import AgiHangup, AgiRequest
+from app.db import utcnow
+from app.surveys import models as m
+from app.surveys import service
+from ivr.survey import RATED, SCRIPT, digit_of, next_step
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+TIMEOUT_S = 90.0  # intro (~22 s) + 8 s + re-prompt (~10 s) + 8 s + thanks (~4 s), with margin
+
+
+async def handle(request: AgiRequest, rt: Runtime) -> None:
+    env = request.env
+    prompt_dir = env.get("agi_arg_2", "")
+    cid = env.get("agi_arg_3", "")
+    comp = rt.components.get("surveys")
+    if comp is None or not cid.startswith(m.SURVEY_PREFIX):
+        log.error("survey call %s: not a survey attempt (or the scheduler is not running)", cid)
+        return
+    async with rt.db.sessionmaker() as session:
+        await service.mark_answered(session, cid, utcnow())
+        await session.commit()
+    pressed: list[str] = []
+    prompt = SCRIPT.intro
+    outcome, rating, detail = m.NO_DIGIT, None, "未按键"
+    played = 0
+    try:
+        while True:
+            played += 1
+            digit = digit_of(await request.cmd(SCRIPT.get_data(prompt_dir, prompt)))
+            if digit is None:
+                raise AgiHangup("hung up during the prompt")
+            if digit:
+                pressed.append(digit)
+            step = next_step(SCRIPT, digit, played)
+            if step.kind == "reprompt" and step.prompt:
+                prompt = step.prompt
+                continue
+            outcome = step.outcome or m.NO_DIGIT
+            rating = step.rating
+            detail = {RATED: "已评价", m.INVALID: "按键无效"}.get(outcome, "未按键")
+            break
+    except AgiHangup:
+        outcome, detail = m.NO_DIGIT, "市民在提示音中挂机"
+    finally:
+        await comp.finish(
+            cid,
+            outcome if outcome != RATED else m.RATED,
+            rating=rating,
+            digits="".join(pressed) or None,
+            detail=detail,
+        )
+    if rating is not None:
+        try:
+            await request.set_var(cv.SURVEY_RESULT, rating)
+            await request.cmd(f'STREAM FILE {prompt_dir.rstrip("/")}/{SCRIPT.thanks} ""')
+        except AgiHangup:
+            pass
