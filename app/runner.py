@@ -53,28 +53,44 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     admin_pw = asyncio.run(_ensure_admin(settings))
 
     sandbox = None
+    if not args.no_asterisk and server.cdr_csv is None and settings.sandbox_dir is not None:
+        server.cdr_csv = settings.sandbox_dir / "log" / "cdr-csv" / "Master.csv"
     if not args.no_asterisk:
         cfg = load_config(settings.platform_config, holiday_dir=settings.holiday_dir)
         assert settings.sandbox_dir is not None
-        sandbox = Sandbox(cfg, RenderParams(
-            base_dir=settings.sandbox_dir, ami_port=server.ami_port, ami_user=server.ami_user,
-            ami_secret=server.ami_secret, agi_host=settings.agi_host, agi_port=settings.agi_port,
-            sip_port=settings.sip_port, server_name=server.name,
-        ))
+        sandbox = Sandbox(
+            cfg,
+            RenderParams(
+                base_dir=settings.sandbox_dir,
+                ami_port=server.ami_port,
+                ami_user=server.ami_user,
+                ami_secret=server.ami_secret,
+                agi_host=settings.agi_host,
+                agi_port=settings.agi_port,
+                sip_port=settings.sip_port,
+                server_name=server.name,
+            ),
+        )
         try:
             sandbox.start()
         except SandboxError as e:
             print(f"cannot start the sandbox Asterisk: {e}", file=sys.stderr)
             return 1
     print("Hotline 12345 is running:")
-    print(f"  web/API   http://{settings.http_host}:{settings.http_port}/  (docs at /docs, health at /health)")
+    print(
+        f"  web/API   http://{settings.http_host}:{settings.http_port}/  (docs at /docs, health at /health)"
+    )
     print(f"  FastAGI   {settings.agi_host}:{settings.agi_port}")
     print(f"  AMI       {server.ami_host}:{server.ami_port} (user {server.ami_user})")
     if sandbox is not None:
-        print(f"  Asterisk  pid {sandbox.pid}, SIP udp 127.0.0.1:{settings.sip_port}, config {settings.sandbox_dir}/etc")
+        print(
+            f"  Asterisk  pid {sandbox.pid}, SIP udp 127.0.0.1:{settings.sip_port}, config {settings.sandbox_dir}/etc"
+        )
     print(f"  database  {settings.database_url}")
     if admin_pw:
-        print(f"  admin     user 'admin', password '{admin_pw}' (shown once; set HOTLINE_ADMIN_PASSWORD to choose)")
+        print(
+            f"  admin     user 'admin', password '{admin_pw}' (shown once; set HOTLINE_ADMIN_PASSWORD to choose)"
+        )
     print("  try:      hotline call --from 13987112345 --json")
     sys.stdout.flush()
     try:

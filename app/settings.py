@@ -30,6 +30,9 @@ class AsteriskServer(BaseModel):
     ami_user: str = "hotline"
     ami_secret: str = ""
     platforms: list[str] = Field(default_factory=list, description="platform codes served; empty = all")
+    cdr_csv: Path | None = (
+        None  # Asterisk's cdr_csv Master.csv when on this host: calls are reconciled from it
+    )
 
 
 class Settings(BaseSettings):

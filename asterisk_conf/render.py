@@ -19,7 +19,7 @@ res_pjproject res_sorcery_config res_sorcery_memory res_sorcery_astdb res_sorcer
 res_pjsip res_pjsip_session res_pjsip_pubsub chan_pjsip res_pjsip_authenticator_digest
 res_pjsip_endpoint_identifier_user res_pjsip_endpoint_identifier_ip res_pjsip_registrar
 res_pjsip_outbound_authenticator_digest res_pjsip_sdp_rtp res_pjsip_dtmf_info res_pjsip_caller_id
-res_pjsip_nat res_pjsip_rfc3326 res_pjsip_exten_state res_pjsip_acl res_rtp_asterisk
+res_pjsip_nat res_pjsip_rfc3326 res_pjsip_acl res_rtp_asterisk
 res_timing_timerfd res_musiconhold res_speech res_agi res_clioriginate res_convert
 app_queue app_dial app_playback app_record app_exec app_userevent app_senddtmf app_read app_stack
 app_mixmonitor app_chanspy app_echo app_verbose app_playtones app_originate app_waituntil
@@ -359,6 +359,7 @@ def render(cfg: HotlineConfig, p: RenderParams) -> Path:
         d.mkdir(parents=True, exist_ok=True)
     (p.base_dir / "sounds").mkdir(exist_ok=True)
     (p.base_dir / "spool" / "orphan-voicemail").mkdir(parents=True, exist_ok=True)
+    (dirs["astlogdir"] / "cdr-csv").mkdir(parents=True, exist_ok=True)
     etc = dirs["astetcdir"]
     files = {
         "asterisk.conf": asterisk_conf(p),
@@ -372,8 +373,9 @@ def render(cfg: HotlineConfig, p: RenderParams) -> Path:
         "musiconhold.conf": "[general]\n[default]\nmode = files\ndirectory = "
         + str(p.base_dir / "sounds")
         + "\n",
-        "cdr.conf": "[general]\nenable = yes\nunanswered = yes\n",
-        "cdr_csv.conf": "[general]\nusegmtime = yes\nloguniqueid = yes\nloguserfield = yes\naccountlogs = no\n",
+        # cdr_csv reads its options from cdr.conf's [csv] section (Asterisk 16)
+        "cdr.conf": "[general]\nenable = yes\nunanswered = yes\n\n[csv]\nusegmtime = yes\nloguniqueid = yes\n"
+        "loguserfield = yes\naccountlogs = no\n",
         "indications.conf": "[general]\ncountry = cn\n[cn]\ndescription = China\nringcadence = 1000,4000\n"
         "dial = 450\nbusy = 450/350,0/350\nring = 450/1000,0/4000\n"
         "congestion = 450/700,0/700\ncallwaiting = 450/400,0/4000\n",

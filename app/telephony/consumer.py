@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from app.calls import models as cm
+from app.calls.cdr import CdrReconciler, import_rows
 from app.db import Database, utcnow
 from app.events import Event, EventHub
 from app.telephony.ami import AmiConnection, AmiError
@@ -23,6 +25,7 @@ from app.telephony.state import TelephonyState
 from app.telephony.subscriptions import SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
+CDR_IMPORT = "HotlineCdrImport"  # synthetic inbox item: calls from Asterisk's CDR the backend never saw
 RESYNC = "HotlineResync"  # synthetic inbox item: apply the latest QueueStatus/CoreShowChannels snapshot
 
 
@@ -92,6 +95,8 @@ class AmiConsumer:
         for server, ev, _ in batch:
             if ev["Event"] == RESYNC:
                 self._snapshots.pop(server, None)
+            elif ev["Event"] == CDR_IMPORT:
+                ev["_reconciler"].commit(ev["_offset"])  # type: ignore[attr-defined]
         self.processed += len(batch)
         await self.hub.publish_all(out)
 
@@ -103,6 +108,12 @@ class AmiConsumer:
             for server, ev, received in batch:
                 if ev["Event"] == RESYNC:
                     await self._apply_resync(session, server, out)
+                    continue
+                if ev["Event"] == CDR_IMPORT:
+                    n = await import_rows(session, ev["_rows"], server, self.queue_platform)  # type: ignore[arg-type]
+                    if n:
+                        log.warning("AMI %s: %d call(s) reconciled from the CDR", server, n)
+                        out.append(Event("calls.reconciled", {"server": server, "count": n}))
                     continue
                 cx = Ctx(self.state, session, self.queue_platform, out, received)
                 handler = SUBSCRIPTIONS[ev["Event"]]
@@ -129,6 +140,23 @@ class AmiConsumer:
         except AmiError:
             log.exception("resync of %s failed", conn.name)
             return
+        cdr = conn.server.cdr_csv
+        if cdr is not None:
+            reconciler = CdrReconciler(Path(cdr), Path(str(cdr) + ".imported-offset"))
+            rows, offset = await asyncio.to_thread(reconciler.read_new)
+            self._idle.clear()
+            self.inbox.put_nowait(
+                (
+                    conn.name,
+                    {
+                        "Event": CDR_IMPORT,
+                        "_rows": rows,
+                        "_offset": offset,  # type: ignore[dict-item]
+                        "_reconciler": reconciler,
+                    },
+                    time.time(),
+                )
+            )
         live = {m.get("Uniqueid", "") for m in channels if m.get("Event") == "CoreShowChannel"}
         live |= {m.get("Linkedid", "") for m in channels if m.get("Event") == "CoreShowChannel"}
         self._idle.clear()

@@ -181,3 +181,35 @@ async def test_hotline_call_cli_prints_what_asterisk_did(tmp_path, sqlite_url, a
         assert body["caller"] == caller and body["prefecture"] == "kunming" and body["platform"] == "kunming"
         assert body["route"] == "queue" and body["queue"] == "q-kunming" and body["uniqueid"]
         assert isinstance(body["agi_ms"], float)
+
+
+async def test_backend_down_call_is_reconciled_from_cdr_when_it_is_back(tmp_path, sqlite_url, asterisk):
+    """Backend entirely down (no FastAGI, no AMI consumer): Asterisk still queues the caller on the
+    default queue and logs the call in its CDR; the backend imports it when it starts."""
+    from app.settings import AsteriskServer
+    from app.telephony.ami import AmiConnection
+
+    conn = AmiConnection(asterisk.server, on_event=lambda s, e: None)
+    await conn.start()
+    assert await conn.wait_connected(5)
+    try:
+        res = await place_call(asterisk.server, "13987212345", conn=conn, hangup=True)
+    finally:
+        await conn.close()
+    assert (res.route, res.queue) == ("fallback", "q-province"), res.to_dict()
+    cdr = asterisk.base_dir / "log" / "cdr-csv" / "Master.csv"
+    for _ in range(50):  # the CDR row is written when the call has ended
+        if cdr.exists() and res.uniqueid in cdr.read_text(errors="replace"):
+            break
+        await asyncio.sleep(0.1)
+    server = AsteriskServer(**(asterisk.server.model_dump() | {"cdr_csv": str(cdr)}))
+    settings = backend_settings(
+        tmp_path, sqlite_url, asterisk, asterisk=[server], platform_config=write_config(tmp_path)
+    )
+    async with running_app(settings) as (app, client):
+        row = await _wait_call(app, res.uniqueid, route="fallback", queue="q-province")
+        assert row["caller"] == "13987212345"
+        assert row["outcome"] == "abandoned" and row["ended_at"] is not None
+        await add_user(app, "prov.sup", "supervisor")
+        r = await client.get(f"/api/calls/{res.uniqueid}", headers=await login(client, "prov.sup"))
+        assert r.json()["reason"].startswith("reconciled from Asterisk CDR")
