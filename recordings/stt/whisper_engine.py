@@ -54,6 +54,7 @@ class WhisperEngine:
         *,
         language: str = "zh",
         initial_prompt: str | None = None,
+        temperature: float | tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
         word_timestamps: bool = False,
         min_speech_ms: int = DEFAULT_MIN_SPEECH_MS,
         vad_filter: bool = True,
@@ -61,7 +62,7 @@ class WhisperEngine:
         self.model_path = check_whisper_model_dir(model_path)
         self.model = model_label(self.model_path)
         self.threads, self.compute_type, self.beam_size = threads, compute_type, beam_size
-        self.language, self.initial_prompt = language, initial_prompt
+        self.language, self.initial_prompt, self.temperature = language, initial_prompt, temperature
         self.word_timestamps, self.min_speech_ms, self.vad_filter = word_timestamps, min_speech_ms, vad_filter
         self._model: Any = None
         self._load_lock = threading.Lock()
@@ -110,7 +111,7 @@ class WhisperEngine:
         with self._run_lock:
             raw_segments, _info = model.transcribe(
                 str(path), language=self.language, beam_size=self.beam_size, vad_filter=self.vad_filter,
-                condition_on_previous_text=False, initial_prompt=self.initial_prompt,
+                condition_on_previous_text=False, initial_prompt=self.initial_prompt, temperature=self.temperature,
                 word_timestamps=self.word_timestamps,
             )  # fmt: skip
             raw = list(raw_segments)
