@@ -191,6 +191,12 @@ async def api_bench(kind: str, n_cases: int, n_reads: int) -> dict[str, Any]:
                 r = await c.get("/api/cases", params={"limit": 20}, headers=ha)
                 errors += r.status_code != 200
 
+            async def read_me(i: int) -> None:
+                nonlocal errors
+                r = await c.get("/api/auth/me", headers=ha)
+                errors += r.status_code != 200
+
+            r0_s = await bounded(n_reads, read_me)  # the floor: any authenticated route (token + user row)
             r1_s = await bounded(n_reads, read_one)
             r2_s = await bounded(n_reads // 2, read_list)
         return {
@@ -200,6 +206,7 @@ async def api_bench(kind: str, n_cases: int, n_reads: int) -> dict[str, Any]:
             "write_s": round(w_s, 3),
             "write_req_per_s": round(3 * n_cases / w_s, 1),
             "cases_per_s": round(n_cases / w_s, 1),
+            "baseline_auth_me_req_per_s": round(n_reads / r0_s, 1),
             "read_requests": n_reads,
             "read_one_req_per_s": round(n_reads / r1_s, 1),
             "read_list_requests": n_reads // 2,
@@ -335,15 +342,22 @@ def write_results(out: dict[str, Any]) -> None:
         "",
         "## API (one uvicorn worker, httpx client, 16 requests in flight)",
         "",
-        "| backend | cases | writes req/s (create+dispatch+sign) | cases/s | GET case req/s | list req/s | errors |",
-        "|---|---|---|---|---|---|---|",
+        "| backend | cases | writes req/s (create+dispatch+sign) | cases/s | GET case req/s | list req/s "
+        "| baseline GET /api/auth/me req/s | errors |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in out["api"]:
         lines.append(
             f"| {r['backend']} | {r['cases']} | {r['write_req_per_s']} | {r['cases_per_s']} | "
-            f"{r['read_one_req_per_s']} | {r['read_list_req_per_s']} | {r['errors']} |"
+            f"{r['read_one_req_per_s']} | {r['read_list_req_per_s']} | {r['baseline_auth_me_req_per_s']} "
+            f"| {r['errors']} |"
         )
-    lines += ["", "Targets: reads ≥ 1,000 req/s per worker on SQLite; writes ≥ 300 req/s per worker.", ""]
+    lines += [
+        "",
+        "Targets: reads ≥ 1,000 req/s per worker on SQLite; writes ≥ 300 req/s per worker.",
+        f"Machine load average at start: {out.get('loadavg')}.",
+        "",
+    ]
     for s in out.get("sweep", []):
         lines += [
             f"## Sweep over {s['rows']:,} open cases on PostgreSQL ({s['overdue_fraction']:.0%} newly late)",
@@ -369,6 +383,7 @@ async def main(args: argparse.Namespace) -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "api": [],
         "sweep": [],
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
     for kind in ("sqlite", "postgresql"):
         r = await api_bench(kind, args.cases, args.reads)

@@ -45,8 +45,9 @@ def to_out(
     now: datetime,
     co_units: list[str],
     threshold: datetime | None = None,
+    cls: type[CaseOut] = CaseOut,
 ) -> CaseOut:
-    out = CaseOut.model_validate(case)
+    out = cls.model_validate(case)
     out.co_units = co_units
     out.status_label = wf.LABELS.get(case.status, case.status)
     out.category_name = ctx.rules.category_names().get(case.category_code or "")

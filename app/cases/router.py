@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import require_roles
@@ -150,7 +151,7 @@ async def list_cases(
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> CaseList:
+) -> Response:
     if citizen_phone and user.role is Role.unit:
         raise HTTPException(403, "unit handlers cannot search cases by phone number")
     rows, total = await queries.list_cases(
@@ -167,7 +168,9 @@ async def list_cases(
     co = await queries.co_units_of(session, [r.id for r in rows])
     now = utcnow()
     threshold = ctx.clock().near_threshold(now)
-    return CaseList(items=[queries.to_out(r, user, ctx, now, co[r.id], threshold) for r in rows], total=total)
+    return _json(
+        CaseList(items=[queries.to_out(r, user, ctx, now, co[r.id], threshold) for r in rows], total=total)
+    )
 
 
 @router.get("/board", response_model=BoardOut)
@@ -193,11 +196,25 @@ async def board(session: SessionDep, user: Office, ctx: Ctx, now: datetime | Non
 
 
 @router.get("/{number}", response_model=CaseDetail)
-async def get_case(number: str, session: SessionDep, user: Anyone, ctx: Ctx) -> CaseDetail:
+async def get_case(number: str, session: SessionDep, user: Anyone, ctx: Ctx) -> Response:
     case, co = await _visible(session, number, user)
-    out = CaseDetail(**queries.to_out(case, user, ctx, utcnow(), co).model_dump())
+    return await _detail(session, case, user, ctx, co)
+
+
+async def _detail(
+    session: AsyncSession, case: Case, user: User, ctx: CaseContext, co: list[str] | None = None
+) -> Response:
+    if co is None:
+        co = await service.unit_codes(session, case)
+    out = queries.to_out(case, user, ctx, utcnow(), co, cls=CaseDetail)
+    assert isinstance(out, CaseDetail)
     out.events = [_event_out(e) for e in await service.events_of(session, case)]
-    return out
+    return _json(out)
+
+
+def _json(model: BaseModel) -> Response:
+    """The model as JSON, without FastAPI validating it a second time (it was built validated)."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 @router.get("/{number}/events", response_model=list[EventOut])
@@ -208,7 +225,7 @@ async def case_events(number: str, session: SessionDep, user: Anyone) -> list[Ev
 
 async def _apply(
     session: AsyncSession, hub: EventHub, user: User, ctx: CaseContext, number: str, fn: Any
-) -> CaseDetail:
+) -> Response:
     case, _ = await _visible(session, number, user)
     try:
         events = await fn(case)
@@ -219,7 +236,7 @@ async def _apply(
         await session.rollback()
         raise HTTPException(e.status, str(e)) from None
     await _commit_publish(session, hub, [_event(ev, case) for ev in events])
-    return await get_case(number, session, user, ctx)
+    return await _detail(session, case, user, ctx)
 
 
 @router.post(
@@ -229,7 +246,7 @@ async def _apply(
 )
 async def do_transition(
     number: str, body: TransitionIn, session: SessionDep, hub: HubDep, user: Anyone, ctx: Ctx
-) -> CaseDetail:
+) -> Response:
     """Apply one action of the transition table (see GET /api/cases/workflow)."""
     if body.action == "rate":
         if body.rating is None:
@@ -259,7 +276,7 @@ async def do_transition(
 @router.post("/{number}/rating", response_model=CaseDetail)
 async def rate(
     number: str, body: RatingIn, session: SessionDep, hub: HubDep, user: Office, ctx: Ctx
-) -> CaseDetail:
+) -> Response:
     async def fn(case: Case) -> list[CaseEvent]:
         return await service.record_rating(session, case, body.rating, user, body.note, ctx=ctx)
 
@@ -269,7 +286,7 @@ async def rate(
 @router.post("/{number}/remind", response_model=CaseDetail)
 async def remind(
     number: str, body: RemindIn, session: SessionDep, hub: HubDep, user: Manager, ctx: Ctx
-) -> CaseDetail:
+) -> Response:
     """催办: a reminder to the lead unit through the outbox, recorded in the audit log."""
 
     async def fn(case: Case) -> list[CaseEvent]:
@@ -281,7 +298,7 @@ async def remind(
 @router.post("/{number}/merge", response_model=CaseDetail)
 async def merge(
     number: str, body: MergeIn, session: SessionDep, hub: HubDep, user: Office, ctx: Ctx
-) -> CaseDetail:
+) -> Response:
     """Merge this (duplicate, still in intake) case into another open case."""
     target, _ = await _visible(session, body.into, user)
 

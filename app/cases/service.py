@@ -132,6 +132,8 @@ async def create_case(
 
 
 async def unit_codes(session: AsyncSession, case: Case) -> list[str]:
+    if case.lead_unit is None:
+        return []  # never dispatched: no units
     rows = await session.scalars(
         select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id, CaseUnit.role == "co")
     )
@@ -168,7 +170,8 @@ async def transition(
     now = now or utcnow()
     note = (note or "").strip() or None
     rule = wf.step(case.status, action, actor_role(actor), note)
-    _check_unit_actor(case, action, actor, await unit_codes(session, case))
+    if actor is not None and actor.role is Role.unit and actor.unit_code != case.lead_unit:
+        _check_unit_actor(case, action, actor, await unit_codes(session, case))
     clock = ctx.clock()
     frm = case.status
     data: dict[str, Any] = {}
