@@ -24,6 +24,26 @@ def _cache(session: AsyncSession) -> dict[str, Call | None]:
     return session.info.setdefault("calls_by_uid", {})  # type: ignore[no-any-return]
 
 
+async def preload(session: AsyncSession, ids: set[str]) -> None:
+    """Loads every call a batch of events may touch, by uniqueid and by linkedid, in a few queries;
+    ids that match nothing are cached as misses, so the batch runs without per-event SELECTs."""
+    cache = _cache(session)
+    linked: dict[str, Call | None] = session.info.setdefault("calls_by_linkedid", {})
+    todo = sorted(i for i in ids if i and i not in cache)
+    for n in range(0, len(todo), 500):
+        chunk = todo[n : n + 500]
+        rows = await session.scalars(
+            select(Call).where((Call.uniqueid.in_(chunk)) | (Call.linkedid.in_(chunk))).order_by(Call.id)
+        )
+        for call in rows:
+            cache[call.uniqueid] = call
+            if call.linkedid and call.direction == "in":
+                linked.setdefault(call.linkedid, call)
+        for i in chunk:
+            cache.setdefault(i, None)
+            linked.setdefault(i, None)
+
+
 async def find(session: AsyncSession, uniqueid: str, *, by_linkedid: bool = False) -> Call | None:
     cache = _cache(session)
     if uniqueid in cache:
@@ -33,9 +53,20 @@ async def find(session: AsyncSession, uniqueid: str, *, by_linkedid: bool = Fals
         cache[uniqueid] = call
     if call is None and by_linkedid and uniqueid:
         # agent-side events may only carry the linked id (the caller hung up first)
-        call = await session.scalar(
-            select(Call).where(Call.linkedid == uniqueid, Call.direction == "in").order_by(Call.id).limit(1)
-        )
+        linked: dict[str, Call | None] = session.info.setdefault("calls_by_linkedid", {})
+        if uniqueid in linked and linked[uniqueid] is not None:
+            return linked[uniqueid]
+        for c in cache.values():  # created earlier in this batch
+            if c is not None and c.linkedid == uniqueid and c.direction == "in":
+                return c
+        if uniqueid not in linked:
+            call = await session.scalar(
+                select(Call)
+                .where(Call.linkedid == uniqueid, Call.direction == "in")
+                .order_by(Call.id)
+                .limit(1)
+            )
+            linked[uniqueid] = call
     return call
 
 
@@ -45,8 +76,12 @@ async def get_or_create(
     call = await find(session, uniqueid, by_linkedid=by_linkedid)
     if call is None:
         call = Call(uniqueid=uniqueid, **defaults)
+        for key, value in call.__table__.columns.items():  # Python-side defaults now, not at flush
+            if getattr(call, key) is None and value.default is not None and not callable(value.default.arg):
+                setattr(call, key, value.default.arg)
+        if call.arrived_at is None:
+            call.arrived_at = utcnow()
         session.add(call)
-        await session.flush()
         _cache(session)[uniqueid] = call
     return call
 

@@ -181,7 +181,7 @@ class AmiConnection:
             if self.manager is None or not self.connected:
                 continue
             try:
-                await self.action({"Action": "Ping"}, timeout=max(2.0, self.ping_interval_s))
+                await self.action({"Action": "Ping"}, timeout=max(1.0, self.ping_interval_s))
             except AmiError:
                 log.warning("AMI %s: ping unanswered; forcing reconnect", self.name)
                 proto = getattr(self.manager, "protocol", None)

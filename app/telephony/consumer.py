@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.calls import models as cm
+from app.calls import service as calls_service
 from app.calls.cdr import CdrReconciler, import_rows
 from app.db import Database, utcnow
 from app.events import Event, EventHub
@@ -25,6 +26,7 @@ from app.telephony.state import TelephonyState
 from app.telephony.subscriptions import SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
+ID_FIELDS = ("Uniqueid", "Linkedid", "DestUniqueid", "DestLinkedid")
 CDR_IMPORT = "HotlineCdrImport"  # synthetic inbox item: calls from Asterisk's CDR the backend never saw
 RESYNC = "HotlineResync"  # synthetic inbox item: apply the latest QueueStatus/CoreShowChannels snapshot
 
@@ -105,6 +107,14 @@ class AmiConsumer:
     ) -> list[Event]:
         out: list[Event] = []
         async with self.db.sessionmaker() as session:
+            ids: set[str] = set()
+            for _, ev, _ in batch:
+                ids.update(ev[k] for k in ID_FIELDS if ev.get(k))
+                item = ev.get("_item")
+                if isinstance(item, dict) and item.get("uniqueid"):
+                    ids.add(item["uniqueid"])
+            session.autoflush = False  # one flush at commit; lookups go through the preloaded cache
+            await calls_service.preload(session, ids)
             for server, ev, received in batch:
                 if ev["Event"] == RESYNC:
                     await self._apply_resync(session, server, out)
