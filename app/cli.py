@@ -125,6 +125,22 @@ def _transcribe(args: argparse.Namespace, settings: Settings) -> int:
     return run(args.files, engine, args.json)
 
 
+def _transcribe_pending(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from recordings.worker import transcribe_pending
+
+    return asyncio.run(transcribe_pending(settings, engine=args.engine, failed=not args.pending_only))
+
+
+def _purge_recordings(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from recordings.worker import purge_recordings
+
+    return asyncio.run(purge_recordings(settings, args.days, dry_run=args.dry_run))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="hotline", description="Hotline 12345 contact-center backend")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -172,6 +188,16 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--engine", choices=["whisper", "vosk"], default=None)
     t.add_argument("--json", action="store_true")
     t.set_defaults(fn=_transcribe)
+
+    tp = sub.add_parser("transcribe-pending", help="transcribe pending and failed voicemail (progress bar)")
+    tp.add_argument("--engine", choices=["whisper", "vosk"], default=None)
+    tp.add_argument("--pending-only", action="store_true", help="leave failed and empty messages alone")
+    tp.set_defaults(fn=_transcribe_pending)
+
+    pr = sub.add_parser("purge-recordings", help="delete voicemail audio older than the retention period")
+    pr.add_argument("--days", type=int, default=None, help="default: recording_retention_days")
+    pr.add_argument("--dry-run", action="store_true", help="only count")
+    pr.set_defaults(fn=_purge_recordings)
 
     args = p.parse_args(argv)
     if args.cmd == "calendar" and args.action == "load" and not args.file:

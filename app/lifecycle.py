@@ -11,10 +11,12 @@ from app.cases.scheduler import case_scheduler
 from app.realtime.lifecycle import realtime
 from app.surveys.scheduler import survey_scheduler
 from app.telephony.lifecycle import telephony
+from recordings.worker import transcription
 
 STARTERS: list[Callable[[Any], AbstractAsyncContextManager[None]]] = [
     telephony,
     case_scheduler,
     realtime,
     survey_scheduler,
+    transcription,
 ]

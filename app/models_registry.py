@@ -5,3 +5,4 @@ from app.calls import models as calls_models  # noqa: F401
 from app.cases import registry as cases_registry  # noqa: F401
 from app.realtime import models as realtime_models  # noqa: F401
 from app.surveys import models as surveys_models  # noqa: F401
+from recordings import models as recordings_models  # noqa: F401

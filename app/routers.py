@@ -11,6 +11,7 @@ from app.health.router import router as health_router
 from app.realtime.router import router as realtime_router
 from app.surveys.router import router as surveys_router
 from app.web.router import router as web_router
+from recordings.router import router as recordings_router
 
 ROUTERS: list[APIRouter] = [
     health_router,
@@ -19,5 +20,6 @@ ROUTERS: list[APIRouter] = [
     cases_router,
     realtime_router,
     surveys_router,
+    recordings_router,
     web_router,
 ]

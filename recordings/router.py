@@ -52,6 +52,7 @@ def _out(rec: Recording, case: Case | None, job: TranscriptionJob | None) -> dic
         "duration_s": rec.duration_s,
         "sample_rate": rec.sample_rate,
         "created_at": rec.created_at.isoformat(),
+        "transcribed_at": rec.transcribed_at.isoformat() if rec.transcribed_at else None,
         "transcript": rec.transcript,
         "transcript_status": rec.transcript_status,
         "status_label": STATUS_LABELS.get(rec.transcript_status, rec.transcript_status),

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import socket
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -198,6 +199,50 @@ async def transcription(rt: Runtime) -> AsyncIterator[None]:
     finally:
         await worker.stop()
         rt.components.pop("transcription", None)
+
+
+async def transcribe_pending(settings: Settings, *, engine: str | None = None, failed: bool = True) -> int:
+    """`hotline transcribe-pending`: requeue failed/empty jobs (with ``failed``) and run every job here,
+    with a tqdm progress bar on stderr. Exit 2 when no engine can run, 1 when some still failed."""
+    from tqdm import tqdm
+
+    from app.migrate import upgrade_async
+
+    if engine:
+        settings = settings.model_copy(update={"stt_engine": engine})
+    await upgrade_async(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        worker = TranscriptionWorker(db, settings)
+        if worker.problem:
+            print(worker.problem, file=sys.stderr)
+            return 2
+        async with db.sessionmaker() as s:
+            total = await service.requeue(s, failed=failed)
+            await s.commit()
+        with tqdm(total=total, unit="msg", desc="transcribing", file=sys.stderr) as bar:
+            await worker.run_until_idle(progress=lambda: bar.update(1))
+        async with db.sessionmaker() as s:
+            counts = await service.counts(s)
+        print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+        return 1 if counts.get("failed") or worker.problem else 0
+    finally:
+        await db.dispose()
+
+
+async def purge_recordings(settings: Settings, days: int | None, *, dry_run: bool) -> int:
+    """`hotline purge-recordings [--dry-run]`: audio older than the retention period."""
+    db = Database(settings.database_url)
+    n_days = days if days is not None else settings.recording_retention_days
+    try:
+        async with db.sessionmaker() as s:
+            rows = await service.purge(s, n_days, dry_run=dry_run)
+            await s.commit()
+    finally:
+        await db.dispose()
+    verb = "would delete" if dry_run else "deleted"
+    print(f"{verb} the audio of {len(rows)} recording(s) older than {n_days} days")
+    return 0
 
 
 async def _main(args: argparse.Namespace) -> int:

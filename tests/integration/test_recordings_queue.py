@@ -32,6 +32,10 @@ needs_model = pytest.mark.skipif(
 )
 
 
+def exists(path: str | Path) -> bool:
+    return Path(path).exists()
+
+
 def reference(clip: str = CLIP) -> str:
     assert ZH_DEV is not None
     return read_transcripts(ZH_DEV / "transcripts.tsv")[clip]
@@ -125,7 +129,7 @@ async def test_corrupt_and_silent_messages_get_a_clear_status_and_never_block_th
         ]  # fmt: skip
         for rec, case, job in got[:2]:
             assert case.summary == "语音留言：录音无法识别（文件损坏或为空）"
-            assert "录音文件已保留" in case.detail and job.last_error and Path(rec.path).exists()
+            assert "录音文件已保留" in case.detail and job.last_error and exists(rec.path)
         assert got[2][1].summary == "语音留言：空白留言" and got[2][0].transcript == ""
         assert cer(reference(), got[3][0].transcript or "") < 0.25
 
@@ -138,7 +142,9 @@ async def test_no_model_configured_case_pending_and_health_says_why(tmp_path, db
         rec_id, _ = await store(app, path)
         rec, case, job = await case_of(app, rec_id)
         assert case.summary == "语音留言（待转写：未配置语音识别模型）"
-        assert job.status == "pending" and rec.transcript_note and "no model configured" in rec.transcript_note
+        assert (
+            job.status == "pending" and rec.transcript_note and "no model configured" in rec.transcript_note
+        )
         h = (await client.get("/health")).json()
         assert h["transcription"]["ok"] is False
         assert "transcription pending: no model configured" in h["transcription"]["reason"]
@@ -164,7 +170,9 @@ async def test_expired_lease_is_taken_over_and_the_old_owner_cannot_write(tmp_pa
             b = await service.claim(s, "worker-b", lease_s=30, now=later)
             await s.commit()
         assert b is not None and b.id == a.id and b.attempts == 2
-        tr = TranscriptionWorker(rt.db, rt.settings).engine.transcribe(Path((await case_of(app, rec_id))[0].path))
+        tr = TranscriptionWorker(rt.db, rt.settings).engine.transcribe(
+            Path((await case_of(app, rec_id))[0].path)
+        )
         async with rt.db.sessionmaker() as s:
             assert await service.finish(s, a, 1, tr) is False  # the stale owner's result is dropped
             assert await service.heartbeat(s, a.id, "worker-a", 1, 30) is False
