@@ -95,7 +95,11 @@ class GuardedApplication(Application):  # type: ignore[misc]
             writer.close()
             return
         lines = raw[:-2].decode(self.default_encoding, errors="replace").split("\n")
-        headers = OrderedDict(line.split(": ", 1) for line in lines if ": " in line)
+        headers: OrderedDict[str, str] = OrderedDict()
+        for line in lines:
+            key, sep, value = line.partition(": ")
+            if sep:
+                headers[key] = value
         script = headers.get("agi_network_script", "")
         route = self._route.get(script)
         self.stats["requests"] += 1

@@ -43,14 +43,19 @@ def _call(args: argparse.Namespace, settings: Settings) -> int:
     from app.simcall import place_call
 
     server = settings.asterisk[0]
-    res = asyncio.run(place_call(server, args.caller, trunk=args.trunk, timeout=args.timeout,
-                                 hangup=not args.keep, audio=args.play))
+    res = asyncio.run(
+        place_call(
+            server, args.caller, trunk=args.trunk, timeout=args.timeout, hangup=not args.keep, audio=args.play
+        )
+    )
     if args.json:
         print(json.dumps(res.to_dict(), ensure_ascii=False))
     else:
         where = res.queue if res.route != "voicemail" else res.mailbox
-        print(f"{res.uniqueid}: {res.caller or '(anonymous)'} → {res.platform} {res.route} {where} "
-              f"(agi {res.agi_ms} ms){'  ERROR ' + res.error if res.error else ''}")
+        print(
+            f"{res.uniqueid}: {res.caller or '(anonymous)'} → {res.platform} {res.route} {where} "
+            f"(agi {res.agi_ms} ms){'  ERROR ' + res.error if res.error else ''}"
+        )
     return 0 if res.reached else 1
 
 
@@ -75,10 +80,18 @@ def _user(args: argparse.Namespace, settings: Settings) -> int:
         db = Database(settings.database_url)
         try:
             async with db.sessionmaker() as s:
-                u = await create_user(s, UserCreate(
-                    username=args.username, password=args.password, role=Role(args.role),
-                    platform=args.platform, unit_code=args.unit, sip_endpoint=args.sip,
-                    display_name=args.name or args.username))
+                u = await create_user(
+                    s,
+                    UserCreate(
+                        username=args.username,
+                        password=args.password,
+                        role=Role(args.role),
+                        platform=args.platform,
+                        unit_code=args.unit,
+                        sip_endpoint=args.sip,
+                        display_name=args.name or args.username,
+                    ),
+                )
                 await s.commit()
                 print(f"created {u.role.value} {u.username} (platform {u.platform})")
                 return 0
@@ -98,11 +111,14 @@ def _calendar(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "load":
         text = Path(args.file).read_text(encoding="utf-8")
         try:
-            year = WorkCalendar.save_admin_file(text, settings.holiday_dir)
+            saved = WorkCalendar(settings.holiday_dir).save_admin_file(text, settings.holiday_dir)
         except ValueError as e:
             print(f"rejected: {e}", file=sys.stderr)
             return 1
-        print(f"calendar for {year} loaded into {settings.holiday_dir}")
+        print(
+            f"calendar for {saved.stem} loaded: {saved} (a running service picks it up on restart, "
+            "or upload it through POST /api/admin/calendar)"
+        )
         return 0
     cal = WorkCalendar(settings.holiday_dir)
     print("covered years:", ", ".join(map(str, sorted(cal.covered_years()))))
@@ -117,8 +133,12 @@ def _transcribe(args: argparse.Namespace, settings: Settings) -> int:
 
     name = args.engine or settings.stt_engine
     try:
-        engine = make_engine(name, whisper_model_path=settings.whisper_model_path,
-                             vosk_model_path=settings.vosk_model_path, threads=settings.stt_threads)
+        engine = make_engine(
+            name,
+            whisper_model_path=settings.whisper_model_path,
+            vosk_model_path=settings.vosk_model_path,
+            threads=settings.stt_threads,
+        )
     except EngineUnavailable as e:
         print(str(e), file=sys.stderr)
         return 2

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from sqlalchemy import text
+
+from app.auth.deps import require_roles
+from app.auth.models import Role, User
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -46,7 +49,28 @@ async def health(request: Request) -> dict[str, Any]:
         ok, detail = await check(rt)
         out[name] = detail
         if not ok:
-            out["warnings"].append(f"{name}: {detail.get('reason', 'not ok') if isinstance(detail, dict) else detail}")
+            out["warnings"].append(
+                f"{name}: {detail.get('reason', 'not ok') if isinstance(detail, dict) else detail}"
+            )
     if out["warnings"] and out["status"] == "ok":
         out["status"] = "warning"
     return out
+
+
+@router.post("/api/admin/calendar", tags=["admin"])
+async def upload_calendar(
+    request: Request,
+    _: Annotated[User, Depends(require_roles(Role.admin))],
+    yaml_text: Annotated[str, Body(media_type="application/yaml")],
+) -> dict[str, Any]:
+    """An administrator loads next year's holiday file (format: callflow/holidays/README.md).
+    Validated before it is written; routing and deadlines use it at once."""
+    rt = request.app.state.runtime
+    if len(yaml_text) > 64 * 1024:
+        raise HTTPException(413, "calendar file too large (64 KiB at most)")
+    try:
+        saved = rt.config.calendar.save_admin_file(yaml_text, rt.settings.holiday_dir)
+    except ValueError as e:
+        raise HTTPException(422, f"calendar file rejected: {e}") from e
+    rt.reload_calendar()
+    return {"saved": saved.name, "covered_years": sorted(rt.config.calendar.covered_years())}

@@ -45,7 +45,7 @@ class AmiConsumer:
         self.state = state
         self.queue_platform = queue_platform
         self.batch_max = batch_max
-        self.inbox: asyncio.Queue[tuple[str, dict[str, str], float]] = asyncio.Queue()
+        self.inbox: asyncio.Queue[tuple[str, dict[str, Any], float]] = asyncio.Queue()
         self.processed = 0
         self.failed = 0
         self._task: asyncio.Task[None] | None = None
@@ -85,7 +85,7 @@ class AmiConsumer:
             if self.inbox.empty():
                 self._idle.set()
 
-    async def process(self, batch: list[tuple[str, dict[str, str], float]]) -> None:
+    async def process(self, batch: list[tuple[str, dict[str, Any], float]]) -> None:
         """Fast path: the whole batch in one transaction without a savepoint per event. If any handler
         fails, the batch is rolled back and redone with one savepoint per event, so one bad event costs
         only itself (handlers' live-state updates are idempotent: set/pop by key)."""
@@ -98,12 +98,12 @@ class AmiConsumer:
             if ev["Event"] == RESYNC:
                 self._snapshots.pop(server, None)
             elif ev["Event"] == CDR_IMPORT:
-                ev["_reconciler"].commit(ev["_offset"])  # type: ignore[attr-defined]
+                ev["_reconciler"].commit(ev["_offset"])
         self.processed += len(batch)
         await self.hub.publish_all(out)
 
     async def _run_batch(
-        self, batch: list[tuple[str, dict[str, str], float]], savepoints: bool
+        self, batch: list[tuple[str, dict[str, Any], float]], savepoints: bool
     ) -> list[Event]:
         out: list[Event] = []
         async with self.db.sessionmaker() as session:
@@ -120,7 +120,7 @@ class AmiConsumer:
                     await self._apply_resync(session, server, out)
                     continue
                 if ev["Event"] == CDR_IMPORT:
-                    n = await import_rows(session, ev["_rows"], server, self.queue_platform)  # type: ignore[arg-type]
+                    n = await import_rows(session, ev["_rows"], server, self.queue_platform)
                     if n:
                         log.warning("AMI %s: %d call(s) reconciled from the CDR", server, n)
                         out.append(Event("calls.reconciled", {"server": server, "count": n}))
@@ -161,7 +161,7 @@ class AmiConsumer:
                     {
                         "Event": CDR_IMPORT,
                         "_rows": rows,
-                        "_offset": offset,  # type: ignore[dict-item]
+                        "_offset": offset,
                         "_reconciler": reconciler,
                     },
                     time.time(),
