@@ -56,19 +56,23 @@ async def handle(request: AgiRequest, rt: Runtime) -> None:
             rating = step.rating
             detail = {RATED: "已评价", m.INVALID: "按键无效"}.get(outcome, "未按键")
             break
+        if rating is not None:
+            await request.set_var(cv.SURVEY_RESULT, rating)
+            await request.cmd(f'STREAM FILE {prompt_dir.rstrip("/")}/{SCRIPT.thanks} ""')
     except AgiHangup:
-        outcome, detail = m.NO_DIGIT, "市民在提示音中挂机"
+        if rating is None:
+            outcome, detail = m.NO_DIGIT, "市民在提示音中挂机"
     finally:
+        try:  # hang up first: the outbound slot is free only when the call really is gone
+            await request.cmd("HANGUP")
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+        # reported when the call is over (after the thanks), so the outbound slot is counted until then
         await comp.finish(
             cid,
-            outcome if outcome != RATED else m.RATED,
+            m.RATED if rating is not None else outcome,
             rating=rating,
             digits="".join(pressed) or None,
             detail=detail,
+            ended=False,  # the slot stays taken until Asterisk's Hangup of the call
         )
-    if rating is not None:
-        try:
-            await request.set_var(cv.SURVEY_RESULT, rating)
-            await request.cmd(f'STREAM FILE {prompt_dir.rstrip("/")}/{SCRIPT.thanks} ""')
-        except AgiHangup:
-            pass

@@ -87,6 +87,11 @@ class SurveyScheduler:
             await session.commit()
 
     async def _hung_up(self, cid: str) -> None:
+        async with self.rt.db.sessionmaker() as session:
+            freed = await service.mark_ended(session, cid, utcnow())
+            await session.commit()
+        if freed:
+            self.wake.set()  # an outbound slot is free
         await asyncio.sleep(2.0)  # the AGI route's own report (digits, rating) comes first
         await self.finish(cid, m.NO_DIGIT, detail="通话结束，未收到评价", only_if=(m.ANSWERED,))
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.cases import service as cases
 from app.cases import workflow as wf
 from app.cases.models import Case, CaseEvent
+from app.db import utcnow
 from app.events import Event
 from app.stats import models as sm
 from app.surveys import models as m
@@ -83,7 +84,7 @@ async def live_outbound(session: AsyncSession, now: datetime) -> dict[str | None
     out: dict[str | None, int] = {}
     q1 = (
         select(SurveyAttempt.platform, func.count())
-        .where(SurveyAttempt.outcome.in_(m.IN_FLIGHT))
+        .where(SurveyAttempt.ended_at.is_(None))  # until Asterisk says the channel is gone
         .group_by(SurveyAttempt.platform)
     )
     q2 = (
@@ -133,7 +134,13 @@ async def claim_due(session: AsyncSession, rules: SurveyRules, now: datetime) ->
             continue
         await session.refresh(s)
         session.add(
-            SurveyAttempt(survey_id=s.id, n=s.attempts, channel_id=cid, platform=s.platform, started_at=now)
+            SurveyAttempt(
+                survey_id=s.id,
+                n=s.attempts,
+                channel_id=cid,
+                platform=s.platform,
+                started_at=max(now, utcnow()),
+            )
         )
         live[s.platform] = live.get(s.platform, 0) + 1
         claimed.append(Claimed(s.id, cid, s.phone, s.platform, s.case_number, s.attempts))
@@ -177,6 +184,7 @@ async def finish_attempt(
     digits: str | None = None,
     detail: str | None = None,
     only_if: tuple[str, ...] = m.IN_FLIGHT,
+    ended: bool = True,
 ) -> list[Event]:
     """Applies one attempt's result (once: a finished attempt is left alone). A rating is stored on
     the case through the workflow (不满意 reopens it); a failed try is rescheduled, or after the
@@ -184,7 +192,9 @@ async def finish_attempt(
     att = await session.scalar(select(SurveyAttempt).where(SurveyAttempt.channel_id == channel_id))
     if att is None or att.outcome not in only_if or att.outcome not in m.IN_FLIGHT:
         return []
-    att.outcome, att.ended_at = outcome, now
+    att.outcome = outcome
+    if ended:
+        att.ended_at = att.ended_at or now
     att.digits = digits or att.digits
     att.detail = (detail or "")[:255] or None
     survey = await session.get(Survey, att.survey_id)
@@ -236,6 +246,17 @@ async def finish_attempt(
     return events
 
 
+async def mark_ended(session: AsyncSession, channel_id: str, now: datetime) -> bool:
+    """The call's channel is gone (its Hangup): its outbound slot is free."""
+    res = await session.execute(
+        update(SurveyAttempt)
+        .where(SurveyAttempt.channel_id == channel_id, SurveyAttempt.ended_at.is_(None))
+        .values(ended_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return _rows(res) == 1
+
+
 async def expire_leases(
     session: AsyncSession, rules: SurveyRules, calling: CallingRules, now: datetime
 ) -> list[Event]:
@@ -249,6 +270,16 @@ async def expire_leases(
     for cid in cids:
         if cid:
             out += await finish_attempt(session, cid, m.FAILED, rules, calling, now, detail="呼叫结果未返回")
+    # a Hangup never seen (AMI down at that moment): the slot is freed after the lease
+    await session.execute(
+        update(SurveyAttempt)
+        .where(
+            SurveyAttempt.ended_at.is_(None),
+            SurveyAttempt.started_at < now - timedelta(seconds=rules.lease_s),
+        )
+        .values(ended_at=now)
+        .execution_options(synchronize_session=False)
+    )
     return out
 
 

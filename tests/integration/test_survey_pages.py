@@ -88,5 +88,7 @@ async def test_wallboard_shows_satisfaction_rate_and_agent_works_the_call_back_l
             )
             await agent.screenshot(path=str(screenshot_path("survey-callbacks")))
             await agent.check("#done")
-            await agent.wait_for_function("document.getElementById('tasks').textContent.includes('已联系上')")
+            await agent.wait_for_function(
+                "document.getElementById('tasks').textContent.includes('已电话回访')"
+            )
             assert "已电话回访，市民满意" in (await agent.text_content("#tasks") or "")
