@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import secrets
+import signal
 import sys
 
 import uvicorn
@@ -93,6 +94,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
     print("  try:      hotline call --from 13987112345 --json")
     sys.stdout.flush()
+
+    def _exit(signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    # uvicorn re-raises the signal it caught after shutting down; with this handler in place that
+    # becomes SystemExit, so the `finally` below still stops the sandbox Asterisk by its PID.
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGINT, _exit)
     try:
         uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_level="info")
     finally:
