@@ -312,11 +312,16 @@ exten => _X!,1,GotoIf($["${{SIM_MODE}}" = "noanswer"]?noanswer)
  same => n(busy),Busy(10)
 
 [hotline-sim-agent]
-; a simulated agent's phone (a Local channel queue member): answers after SIM_RING s and talks SIM_TALK s
-exten => _X.,1,Wait(${{IF($["${{SIM_RING}}" = ""]?1:${{SIM_RING}})}})
+; a simulated agent's phone (a Local channel queue member): answers after SIM_RING s and talks SIM_TALK s.
+; Like a real phone it reports busy/free through a device state (queue members use
+; StateInterface=Custom:simagent-<exten>); a Local channel's own state is not refreshed after a call.
+exten => _X.,1,Set(SIMAGENT=${{EXTEN}})
+ same => n,Wait(${{IF($["${{SIM_RING}}" = ""]?1:${{SIM_RING}})}})
  same => n,Answer()
+ same => n,Set(DEVICE_STATE(Custom:simagent-${{SIMAGENT}})=INUSE)
  same => n,Wait(${{IF($["${{SIM_TALK}}" = ""]?5:${{SIM_TALK}})}})
  same => n,Hangup()
+exten => h,1,Set(DEVICE_STATE(Custom:simagent-${{SIMAGENT}})=NOT_INUSE)
 
 [hotline-bench-agi]
 ; routing benchmark: the AGI step only, then answer, hold 1 s, hang up

@@ -143,6 +143,7 @@ async def campaign(
                     "Action": "QueueAdd",
                     "Queue": queue,
                     "Interface": iface,
+                    "StateInterface": f"Custom:simagent-{iface.split('/')[1].split('@')[0]}",
                     "MemberName": f"bench-agent-{i}",
                     "Paused": "false",
                 }

@@ -115,7 +115,7 @@ class SimMembers:
                 pass
 
 
-async def add_sim_members(app: Any, queues: list[str], ring_s: int = 60) -> SimMembers:
+async def add_sim_members(app: Any, queues: list[str]) -> SimMembers:
     tel = app.state.runtime.components["telephony"]
     conn = tel.connection_for(None)
     added = []
@@ -127,10 +127,10 @@ async def add_sim_members(app: Any, queues: list[str], ring_s: int = 60) -> SimM
                 "Queue": q,
                 "Interface": iface,
                 "MemberName": f"sim-{q}",
+                "StateInterface": f"Custom:simagent-{7000 + i}",  # busy/free like a real phone
                 "Paused": "false",
             }
         )
         added.append((q, iface))
-    _ = ring_s
     await tel.consumer.drained()
     return SimMembers(conn, added)
