@@ -32,11 +32,6 @@ _STAGE = case(
     (Case.status == "dispatched", literal("sign")),
     else_=literal("handle"),
 )
-_STAGE_LABEL = case(
-    (CaseReminder.stage == "dispatch", literal("派单")),
-    (CaseReminder.stage == "sign", literal("签收")),
-    else_=literal("办理"),
-)
 
 
 def _rows(result: Any) -> int:
@@ -48,22 +43,58 @@ def _insert(session: AsyncSession) -> Any:
     return postgresql.insert(CaseReminder) if name == "postgresql" else sqlite.insert(CaseReminder)
 
 
+OUTBOX_COLS = [
+    "channel",
+    "recipient",
+    "body",
+    "case_id",
+    "kind",
+    "status",
+    "attempts",
+    "created_at",
+    "next_attempt_at",
+]
+REMINDER_COLS = ["case_id", "stage", "kind", "due_at", "created_at", "created_by", "notified"]
+
+
+def _notices(stage: Any, kind: Any, now: datetime) -> Any:
+    """Columns of one outbox notice per reminder: to the lead unit (sign/handle) or the platform office."""
+    unit_stage = stage.in_(("sign", "handle"))
+    stage_label = case(
+        (stage == "dispatch", literal("派单")), (stage == "sign", literal("签收")), else_=literal("办理")
+    )
+    kind_label = case((kind == "overdue", literal("已超期")), else_=literal("即将到期"))
+    return (
+        case((unit_stage, literal("unit")), else_=literal("office")),
+        case((and_(unit_stage, Case.lead_unit.is_not(None)), Case.lead_unit), else_=Case.platform),
+        literal("【12345督办】工单 ")
+        + Case.number
+        + literal(" ")
+        + stage_label
+        + cast(literal("环节"), String)
+        + kind_label
+        + literal("，请抓紧办理。"),
+        Case.id,
+        literal("reminder"),
+        literal("pending"),
+        literal(0),
+        literal(now, OutboxMessage.created_at.type),
+        literal(now, OutboxMessage.next_attempt_at.type),
+    )
+
+
 async def sweep(
     session: AsyncSession, now: datetime | None = None, ctx: CaseContext | None = None
 ) -> dict[str, int]:
     ctx = current(ctx)
     now = now or utcnow()
     threshold = ctx.clock().near_threshold(now)
+    pg = session.bind is not None and session.bind.dialect.name == "postgresql"
     open_due = and_(Case.status.in_(DUE_STATES), Case.due_at.is_not(None))
-    marked = await session.execute(
-        update(Case)
-        .where(open_due, Case.due_at < now, Case.overdue_at.is_(None))
-        .values(overdue_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    created = 0
+    created = notices = 0
+    # reminders first (overdue ones only for cases not yet marked: the steady state costs nothing)
     for kind, cond in (
-        ("overdue", Case.due_at < now),
+        ("overdue", and_(Case.due_at < now, Case.overdue_at.is_(None))),
         ("near_due", and_(Case.due_at >= now, Case.due_at <= threshold)),
     ):
         src = select(
@@ -73,62 +104,47 @@ async def sweep(
             Case.due_at,
             literal(now, CaseReminder.created_at.type),
             literal("system"),
-            false(),
+            literal(pg),
         ).where(open_due, cond)
-        stmt = (
+        ins = (
             _insert(session)
-            .from_select(["case_id", "stage", "kind", "due_at", "created_at", "created_by", "notified"], src)
+            .from_select(REMINDER_COLS, src)
             .on_conflict_do_nothing(index_elements=["case_id", "stage", "kind", "due_at"])
         )
-        created += _rows(await session.execute(stmt))
-    # one outbox notice per new reminder: to the lead unit (sign/handle stages) or the platform office
-    unit_stage = CaseReminder.stage.in_(("sign", "handle"))
-    kind_label = case((CaseReminder.kind == "overdue", literal("已超期")), else_=literal("即将到期"))
-    notices = (
-        select(
-            case((unit_stage, literal("unit")), else_=literal("office")),
-            case((and_(unit_stage, Case.lead_unit.is_not(None)), Case.lead_unit), else_=Case.platform),
-            literal("【12345督办】工单 ")
-            + Case.number
-            + literal(" ")
-            + _STAGE_LABEL
-            + cast(literal("环节"), String)
-            + kind_label
-            + literal("，请抓紧办理。"),
-            Case.id,
-            literal("reminder"),
-            literal("pending"),
-            literal(0),
-            literal(now, OutboxMessage.created_at.type),
-            literal(now, OutboxMessage.next_attempt_at.type),
+        if pg:  # one statement: the new reminders (a CTE) and their outbox notices
+            new = ins.returning(CaseReminder.case_id, CaseReminder.stage, CaseReminder.kind).cte(
+                "new_reminders"
+            )
+            notice_src = select(*_notices(new.c.stage, new.c.kind, now)).select_from(
+                new.join(Case, Case.id == new.c.case_id)
+            )
+            n = _rows(await session.execute(insert(OutboxMessage).from_select(OUTBOX_COLS, notice_src)))
+            created, notices = created + n, notices + n
+        else:
+            created += _rows(await session.execute(ins))
+    if not pg:  # SQLite has no DML in CTEs: notices for the reminders not yet notified, then mark them
+        notice_src = (
+            select(*_notices(CaseReminder.stage, CaseReminder.kind, now))
+            .select_from(CaseReminder)
+            .join(Case, Case.id == CaseReminder.case_id)
+            .where(CaseReminder.notified.is_(false()))
         )
-        .select_from(CaseReminder)
-        .join(Case, Case.id == CaseReminder.case_id)
-        .where(CaseReminder.notified.is_(false()))
-    )
-    await session.execute(
-        insert(OutboxMessage).from_select(
-            [
-                "channel",
-                "recipient",
-                "body",
-                "case_id",
-                "kind",
-                "status",
-                "attempts",
-                "created_at",
-                "next_attempt_at",
-            ],
-            notices,
+        await session.execute(insert(OutboxMessage).from_select(OUTBOX_COLS, notice_src))
+        notices = _rows(
+            await session.execute(
+                update(CaseReminder)
+                .where(CaseReminder.notified.is_(false()))
+                .values(notified=true())
+                .execution_options(synchronize_session=False)
+            )
         )
-    )
-    notified = await session.execute(
-        update(CaseReminder)
-        .where(CaseReminder.notified.is_(false()))
-        .values(notified=true())
+    marked = await session.execute(
+        update(Case)
+        .where(open_due, Case.due_at < now, Case.overdue_at.is_(None))
+        .values(overdue_at=now)
         .execution_options(synchronize_session=False)
     )
-    return {"marked_overdue": _rows(marked), "reminders": created, "notices": _rows(notified)}
+    return {"marked_overdue": _rows(marked), "reminders": created, "notices": notices}
 
 
 async def run_once(runtime: Any, now: datetime | None = None) -> dict[str, int]:
