@@ -87,7 +87,7 @@ def worker(name: str, repeats: int, threads: int) -> dict[str, Any]:
     tmp = tempfile.TemporaryDirectory()
     if cfg["audio"] == "8k-sox16k":  # upsampling ourselves (sox, very high quality), not timed
         for clip in refs:
-            subprocess.run(["sox", str(audio_dir / clip), "-r", "16000", str(Path(tmp.name) / clip), "rate", "-v"],
+            subprocess.run(["sox", "-D", str(audio_dir / clip), "-r", "16000", str(Path(tmp.name) / clip), "rate", "-v"],
                            check=True)  # fmt: skip
         audio_dir = Path(tmp.name)
     rss_before = psutil.Process().memory_info().rss
