@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -46,6 +47,19 @@ def check_no_dns_leak(hosts: Path = Path("/etc/hosts")) -> None:
         )
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: Linux sends SIGTERM to Asterisk when the process that started it
+    dies, so a killed test run or backend never leaves a sandbox Asterisk behind."""
+    try:
+        import ctypes
+        import signal as _signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, int(_signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind((host, 0))
@@ -65,8 +79,12 @@ class Sandbox:
 
     def cli(self, command: str, timeout: float = 10.0) -> str:
         assert self.conf is not None
-        res = subprocess.run([asterisk_binary(), "-C", str(self.conf), "-rx", command],
-                             capture_output=True, text=True, timeout=timeout)
+        res = subprocess.run(
+            [asterisk_binary(), "-C", str(self.conf), "-rx", command],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if res.returncode != 0:
             raise SandboxError(f"asterisk -rx {command!r}: {res.stderr.strip() or res.stdout.strip()}")
         return res.stdout
@@ -82,14 +100,20 @@ class Sandbox:
         logf = open(self.params.base_dir / "log" / "console.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [binary, "-C", str(self.conf), "-f", "-n", "-q"],
-            stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-            start_new_session=True, env={**os.environ, "LANG": "C.UTF-8"},
+            stdin=subprocess.DEVNULL,
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "LANG": "C.UTF-8"},
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         logf.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise SandboxError(f"asterisk exited with {self.proc.returncode}; see {self.params.base_dir}/log")
+                raise SandboxError(
+                    f"asterisk exited with {self.proc.returncode}; see {self.params.base_dir}/log"
+                )
             try:
                 self.cli("core waitfullybooted", timeout=5)
                 log.info("sandbox Asterisk up (pid %d) in %s", self.proc.pid, self.params.base_dir)

@@ -31,6 +31,15 @@ CASES = [
 ]
 
 
+async def _reason(app, uniqueid: str) -> str | None:
+    from app.calls import service
+
+    await asyncio.sleep(0.5)
+    async with app.state.runtime.db.sessionmaker() as s:
+        call = await service.get_call(s, uniqueid)
+    return call.reason if call else None
+
+
 async def _wait_call(app, uniqueid: str, queued: bool = False, **expect) -> dict:
     """The call row as the backend shows it, once it matches what we expect (AMI is asynchronous)."""
     from app.calls import service
@@ -74,9 +83,11 @@ async def test_calls_reach_the_callers_prefecture_queue(tmp_path, sqlite_url, as
             )
         finally:
             await members.remove()
+        tel = app.state.runtime.components["telephony"]
         for (caller, _trunk, platform, queue), res in zip(CASES, results, strict=True):
             assert res.error is None, (caller, res.error)
-            assert (res.platform, res.queue, res.route) == (platform, queue, "queue"), (caller, res.to_dict())
+            why = (caller, res.to_dict(), tel.state.snapshot({queue}), await _reason(app, res.uniqueid))
+            assert (res.platform, res.queue, res.route) == (platform, queue, "queue"), why
             assert res.agi_ms is not None and res.agi_ms < 1000
         # the backend shows every call with the region Asterisk routed it by
         await add_user(app, "prov.sup", "supervisor")
