@@ -48,6 +48,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
 # Tuning variants of whisper-int8-8k (one run per clip, no long file). "opts" go to WhisperEngine.
 _W8 = {"engine": "whisper", "compute_type": "int8", "audio": "8k", "scored": True, "tuning": True}
 TUNING: dict[str, dict[str, Any]] = {
+    "no-normalise": {**_W8, "opts": {"target_dbfs": None}},
     "beam1": {**_W8, "opts": {"beam_size": 1}},
     "beam3": {**_W8, "opts": {"beam_size": 3}},
     "beam8": {**_W8, "opts": {"beam_size": 8}},
@@ -146,6 +147,7 @@ def worker(name: str, repeats: int, threads: int) -> dict[str, Any]:
         "rtf": round(proc / dur, 4),
         "cpu_s_per_audio_s": round(cpu_total / (dur + (lt.audio_seconds if lt else 0)), 4),
         "long_audio_s": lt and lt.audio_seconds, "long_rtf": lt and round(lp / lt.audio_seconds, 4),
+        "ref_chars": chars,
         "cer": round(edits / chars, 4) if cfg["scored"] else None,
         "cer_t2s": round(edits_t2s / chars, 4) if cfg["scored"] else None,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -160,6 +162,7 @@ def pct(x: float | None) -> str:
 def to_markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
     main = [r for r in results if not CONFIGS[r["config"]].get("tuning")]
     tuning = [r for r in results if CONFIGS[r["config"]].get("tuning")]
+    nref = max((r.get("ref_chars", 0) for r in results), default=0)
     lines = [
         "# Offline STT benchmark (zh-dev clips)",
         "",
@@ -175,7 +178,9 @@ def to_markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
         "`CPU s / audio s` = CPU time of all threads (clips + long file) per audio second: unlike RTF it",
         "hardly changes with load from other jobs; with 2 threads an idle machine's RTF is roughly half of it.",
         "Peak RSS is the whole worker process (Python + libraries + model). All Whisper rows: beam 5,",
-        "vad_filter on, no initial prompt, 2 CPU threads, unless the row says otherwise.",
+        "vad_filter on, no initial prompt, audio trimmed and levelled to -20 dBFS in memory, 2 CPU threads,",
+        f"unless the row says otherwise. The dev set has {nref} reference characters: one character is "
+        f"{100 / max(nref, 1):.2f} CER points.",
         "",
         "| config | CER | CER t2s | RTF (clips) | long RTF | CPU s / audio s | load s | peak RSS MB | CER target | RTF target |",
         "|---|---|---|---|---|---|---|---|---|---|",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import struct
 import subprocess
 import wave
@@ -174,25 +173,33 @@ def speech_ms(path: str | Path) -> int:
     return speech_ms_of(load(path))
 
 
+def trim_and_level(
+    seg: AudioSegment, target_dbfs: float | None = -20.0, pad_ms: int = 200, trim: bool = True
+) -> tuple[AudioSegment, float]:
+    """In memory: trim leading/trailing non-speech (keeping ``pad_ms``) and level to ``target_dbfs``
+    (peaks kept below -1 dBFS). Returns the new segment and the seconds cut from the start (to shift
+    timestamps back). A segment with no voiced frames is returned unchanged: amplifying a silent
+    line only raises its noise."""
+    mask = voiced_mask(frame_levels(seg))
+    if not mask.any():
+        return seg, 0.0
+    start_ms = 0
+    if trim:
+        idx = np.flatnonzero(mask)
+        start_ms = max(0, int(idx[0]) * FRAME_MS - pad_ms)
+        seg = seg[start_ms : min(len(seg), (int(idx[-1]) + 1) * FRAME_MS + pad_ms)]
+    if target_dbfs is not None:
+        seg = seg.apply_gain(min(target_dbfs - seg.dBFS, -1.0 - seg.max_dBFS))
+    return seg, start_ms / 1000.0
+
+
 def normalise(
     path: str | Path, out_path: str | Path, target_dbfs: float = -20.0, pad_ms: int = 200
 ) -> AudioInfo:
-    """Trim leading/trailing non-speech (keeping ``pad_ms``), level to ``target_dbfs`` (peaks kept
-    below -1 dBFS) and write a WAV with the same sample rate, width and channels as the input.
-    A file with no voiced frames is copied unchanged (amplifying a silent line only raises noise)."""
+    """Trim leading/trailing non-speech, level to ``target_dbfs`` and write a WAV with the same
+    sample rate, width and channels as the input (see :func:`trim_and_level`)."""
     src, dst = Path(path), Path(out_path)
-    seg = load(src)
-    mask = voiced_mask(frame_levels(seg))
-    if not mask.any():
-        if src.resolve() != dst.resolve():
-            shutil.copyfile(src, dst)
-        return probe(dst)
-    idx = np.flatnonzero(mask)
-    start_ms = max(0, int(idx[0]) * FRAME_MS - pad_ms)
-    end_ms = min(len(seg), (int(idx[-1]) + 1) * FRAME_MS + pad_ms)
-    seg = seg[start_ms:end_ms]
-    gain = min(target_dbfs - seg.dBFS, -1.0 - seg.max_dBFS)
-    seg = seg.apply_gain(gain)
+    seg, _offset = trim_and_level(load(src), target_dbfs, pad_ms)
     dst.parent.mkdir(parents=True, exist_ok=True)
     seg.export(str(dst), format="wav")
     return probe(dst)

@@ -7,10 +7,13 @@ initial prompt (every Simplified-Chinese prompt tried made the base model drop w
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from pydub import AudioSegment
 
 from recordings import audio
 from recordings.stt.base import (
@@ -58,12 +61,14 @@ class WhisperEngine:
         word_timestamps: bool = False,
         min_speech_ms: int = DEFAULT_MIN_SPEECH_MS,
         vad_filter: bool = True,
+        target_dbfs: float | None = -20.0,
     ) -> None:
         self.model_path = check_whisper_model_dir(model_path)
         self.model = model_label(self.model_path)
         self.threads, self.compute_type, self.beam_size = threads, compute_type, beam_size
         self.language, self.initial_prompt, self.temperature = language, initial_prompt, temperature
         self.word_timestamps, self.min_speech_ms, self.vad_filter = word_timestamps, min_speech_ms, vad_filter
+        self.target_dbfs = target_dbfs  # None: hand the file to faster-whisper untouched
         self._model: Any = None
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
@@ -108,23 +113,24 @@ class WhisperEngine:
         t_load = time.perf_counter()
         model = self.load()  # first call only: not counted as processing time
         load_spent = time.perf_counter() - t_load
+        offset, source = self._prepare(seg, path)
         with self._run_lock:
             raw_segments, _info = model.transcribe(
-                str(path), language=self.language, beam_size=self.beam_size, vad_filter=self.vad_filter,
+                source, language=self.language, beam_size=self.beam_size, vad_filter=self.vad_filter,
                 condition_on_previous_text=False, initial_prompt=self.initial_prompt, temperature=self.temperature,
                 word_timestamps=self.word_timestamps,
             )  # fmt: skip
             raw = list(raw_segments)
         segments = [
             Segment(
-                start=round(s.start, 3),
-                end=round(s.end, 3),
+                start=round(s.start + offset, 3),
+                end=round(s.end + offset, 3),
                 text=clean_transcript(s.text),
                 words=[
                     Word(
                         to_simplified(w.word.strip()),
-                        round(w.start, 3),
-                        round(w.end, 3),
+                        round(w.start + offset, 3),
+                        round(w.end + offset, 3),
                         round(w.probability, 3),
                     )
                     for w in (s.words or [])
@@ -134,3 +140,17 @@ class WhisperEngine:
         ]
         text = clean_transcript("".join(s.text for s in raw))
         return result(text, [s for s in segments if s.text], None if text else "no_speech")
+
+    def _prepare(self, seg: AudioSegment, path: str | Path) -> tuple[float, Any]:
+        """(seconds trimmed from the start, what faster-whisper decodes). With ``target_dbfs`` set,
+        non-speech ends are trimmed and the level normalised (quiet voicemail is common), in memory,
+        at the file's own rate; faster-whisper resamples to 16 kHz itself."""
+        if self.target_dbfs is None:
+            return 0.0, str(path)
+        from faster_whisper import decode_audio
+
+        leveled, offset = audio.trim_and_level(seg, self.target_dbfs)
+        buf = io.BytesIO()
+        leveled.export(buf, format="wav")
+        buf.seek(0)
+        return offset, decode_audio(buf, sampling_rate=16000)

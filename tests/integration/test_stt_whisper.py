@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import wave
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from recordings.stt import make_engine
-from recordings.stt.base import Transcript
+from recordings.stt.base import DEFAULT_MIN_SPEECH_MS, Transcript
 from recordings.stt.locate import find_whisper_model, find_zh_dev, read_transcripts, whisper_model_candidates
 from recordings.stt.metrics import cer, cer_counts
 from recordings.stt.whisper_engine import WhisperEngine
@@ -102,7 +103,7 @@ def test_white_noise_invents_no_text(engine: WhisperEngine, tmp_path: Path, leve
     try:
         t = engine.transcribe(path)
     finally:
-        engine.min_speech_ms = 300
+        engine.min_speech_ms = DEFAULT_MIN_SPEECH_MS
     # Measured: Silero VAD inside faster-whisper finds no speech in white noise, so no text at all.
     assert (t.text, t.empty_reason) == ("", "no_speech")
 
@@ -112,3 +113,29 @@ def test_16k_original_clip(engine: WhisperEngine) -> None:
     t = engine.transcribe(ZH_DEV / "firered_BAC009S0764W0121.wav")
     assert t.sample_rate == 16000
     assert cer(REFS["firered_BAC009S0764W0121.wav"], t.text) < PER_CLIP_CER_LIMIT, t.text
+
+
+def test_lazy_load_is_thread_safe(monkeypatch: pytest.MonkeyPatch) -> None:
+    import faster_whisper
+
+    assert MODEL is not None and ZH_DEV is not None
+    made = []
+    real = faster_whisper.WhisperModel
+
+    def counting(*args: object, **kw: object) -> object:
+        made.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(faster_whisper, "WhisperModel", counting)
+    fresh = WhisperEngine(MODEL)
+    clip = "firered_TEST_NET_Y0000000000.wav"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(fresh.transcribe, [ZH_DEV / "8k" / clip] * 2))
+    assert len(made) == 1
+    assert results[0].text == results[1].text != ""
+
+
+def test_timestamps_stay_on_the_original_timeline(engine: WhisperEngine) -> None:
+    # kimi_asr_example has ~2 s of near-silence first; trimming it must not shift segment times.
+    t = transcript(engine, "kimi_asr_example.wav")
+    assert 1.0 <= t.segments[0].start <= 2.6, t.segments
