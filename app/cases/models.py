@@ -55,6 +55,10 @@ class Case(Base):
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
+    # optimistic concurrency: every transition sets updated_at, and its UPDATE only applies if nobody
+    # changed the case since it was read (two clicks on 签收 cannot both succeed); StaleDataError → 409
+    __mapper_args__ = {"version_id_col": updated_at, "version_id_generator": False}
+
 
 class CaseUnit(Base):
     """Units on a case: the lead (主办) and co-handling units (协办)."""

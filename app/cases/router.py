@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.deps import require_roles
 from app.auth.models import Role, User
@@ -235,6 +236,9 @@ async def _apply(
     except service.CaseError as e:
         await session.rollback()
         raise HTTPException(e.status, str(e)) from None
+    except StaleDataError:
+        await session.rollback()
+        raise HTTPException(409, f"case {number} was changed by someone else meanwhile; reload it") from None
     await _commit_publish(session, hub, [_event(ev, case) for ev in events])
     return await _detail(session, case, user, ctx)
 

@@ -198,3 +198,39 @@ async def test_numbers_unique_and_dense_under_concurrency(tmp_path, db_url):
         km = sorted(n for n in numbers if n.startswith("KM-"))
         assert km == [f"KM-20261126-{i:04d}" for i in range(1, 11)]
         assert all(re.fullmatch(r"(KM|DL)-20261126-\d{4}", n) for n in numbers)
+
+
+async def test_concurrent_transitions_on_one_case_cannot_both_win(tmp_path, db_url):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from app.cases import workflow as wf
+    from app.cases.models import CaseEvent
+
+    async with world(tmp_path, db_url) as w:
+        ctx = of_runtime(w.runtime)
+        async with w.session() as s:
+            agent = await _user(s, "km.agent")
+            case = await service.create_case(s, CaseCreate(summary="x"), agent, ctx=ctx)
+            await service.transition(s, case, "dispatch", agent, ctx=ctx, unit_code="km-water")
+            await s.commit()
+        async with w.session() as s2:
+            c2 = await s2.get(Case, case.id)  # read "dispatched" (SQLite serialises transactions, so the
+            unit2 = await _user(s2, "water.h")  # read ends before the other writer starts)
+            await s2.commit()
+            async with w.session() as s1:  # meanwhile the handler's other click signs it
+                c1 = await s1.get(Case, case.id)
+                await service.transition(s1, c1, "sign", await _user(s1, "water.h"), ctx=ctx)
+                await s1.commit()
+            try:
+                await service.transition(s2, c2, "return", unit2, "不归我管", ctx=ctx)
+                await s2.commit()
+                raise AssertionError("a transition from a stale state was accepted")
+            except StaleDataError:
+                await s2.rollback()
+        async with w.session() as s:
+            rows = list(
+                await s.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
+            )
+            final = await s.get(Case, case.id)
+        assert final.status == "signed" and [e.action for e in rows] == ["create", "dispatch", "sign"]
+        assert wf.replay(wf.INTAKE, [(e.from_status, e.action, e.to_status) for e in rows[1:]]) == "signed"
