@@ -70,6 +70,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 agi_port=settings.agi_port,
                 sip_port=settings.sip_port,
                 server_name=server.name,
+                voicemail_max_s=settings.voicemail_max_s,
             ),
         )
         try:
