@@ -98,3 +98,19 @@ def _mask_match(m: re.Match[str]) -> str:
     if kind == "id":
         return mask_id_number(value)
     return mask_digits("".join(c for c in value if c.isdigit()))
+
+
+def normalise_phone(phone: str | None) -> str | None:
+    """One stored form per number, so a caller's cases are found however the number was written:
+    digits only, national format (+86 139… → 139…, +86 871 6555 1234 → 087165551234)."""
+    if phone is None:
+        return None
+    digits = "".join(c for c in phone if c.isascii() and c.isdigit())
+    if not digits:
+        return phone.strip() or None
+    if digits.startswith("0086"):
+        digits = digits[2:]
+    if digits.startswith("86") and len(digits) in (12, 13):
+        rest = digits[2:]
+        digits = rest if rest.startswith("1") and len(rest) == 11 else "0" + rest
+    return digits

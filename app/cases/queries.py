@@ -12,7 +12,7 @@ from app.auth.models import Role, User
 from app.auth.service import sees_platform
 from app.cases import workflow as wf
 from app.cases.context import CaseContext
-from app.cases.masking import mask_name, mask_phone
+from app.cases.masking import mask_name, mask_phone, normalise_phone
 from app.cases.models import Case, CaseUnit
 from app.cases.schemas import CaseOut
 
@@ -92,7 +92,7 @@ async def list_cases(
     if status:
         q = q.where(Case.status.in_(status.split(",")))
     if citizen_phone:
-        q = q.where(Case.citizen_phone == citizen_phone)
+        q = q.where(Case.citizen_phone == normalise_phone(citizen_phone))
     if unit:
         q = q.where(Case.lead_unit == unit)
     if platform:

@@ -14,6 +14,7 @@ from app.auth.service import sees_platform
 from app.cases import workflow as wf
 from app.cases.context import CaseContext, current
 from app.cases.deadlines import STAGE_OF_STATE
+from app.cases.masking import normalise_phone
 from app.cases.models import Case, CaseEvent, CaseReminder, CaseUnit
 from app.cases.numbering import next_number
 from app.cases.schemas import CaseCreate
@@ -98,7 +99,7 @@ async def create_case(
     clock = ctx.clock()
     number = await next_number(session, ctx.rules.prefix(platform), now.astimezone(ctx.zone).date())
     fields = data.model_dump(exclude={"platform"})
-    fields["citizen_phone"] = (data.citizen_phone or "").strip() or None
+    fields["citizen_phone"] = normalise_phone((data.citizen_phone or "").strip() or None)
     fields["citizen_name"] = (data.citizen_name or "").strip() or None
     case = Case(
         number=number,

@@ -178,5 +178,9 @@ async def test_duplicate_offered_and_merged(tmp_path, db_url):
         third = await w.create(summary="第三次来电")
         assert [d["number"] for d in third["possible_duplicates"]] == [first]  # merged ones are not offered
         # the screen-pop: earlier cases of this caller
-        r = await w.client.get("/api/cases", params={"citizen_phone": "13912342345"}, headers=w.h["km.agent"])
+        r = await w.client.get(
+            "/api/cases", params={"citizen_phone": "+86 139 1234 2345"}, headers=w.h["km.agent"]
+        )
         assert r.json()["total"] == 3
+        fourth = await w.create(summary="第四次", citizen_phone="+86-139-1234-2345")  # however it is written
+        assert fourth["case"]["citizen_phone"] == "13912342345" and fourth["possible_duplicates"]

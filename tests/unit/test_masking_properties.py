@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.cases.masking import mask_name, mask_phone, scrub
+from app.cases.masking import mask_name, mask_phone, normalise_phone, scrub
 
 digits = st.text(alphabet="0123456789", min_size=1, max_size=1)
 mobiles = st.builds(
@@ -77,3 +77,17 @@ def test_examples():
     assert (
         out == "张* 电话139****2345，身份证530***********123X，邮箱 z***@example.com，工单 KM-20261126-0007"
     )
+
+
+def test_phone_normalisation_for_lookups():
+    for written in (
+        "13912342345",
+        "+86 139 1234 2345",
+        "+8613912342345",
+        "0086-139-1234-2345",
+        "139-1234-2345",
+    ):
+        assert normalise_phone(written) == "13912342345"
+    assert normalise_phone("0871-65551234") == "087165551234"
+    assert normalise_phone("+86 871 6555 1234") == "087165551234"
+    assert normalise_phone("12345") == "12345" and normalise_phone(None) is None
