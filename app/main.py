@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from app.lifecycle import STARTERS
+from app.limits import MaxBodySize
 from app.migrate import upgrade_async
 from app.routers import ROUTERS
 from app.runtime import Runtime
@@ -40,4 +41,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", static, name="static")
+    app.add_middleware(MaxBodySize, max_bytes=settings.max_upload_bytes)
     return app
