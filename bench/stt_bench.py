@@ -175,8 +175,8 @@ def to_markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
         "CER: both sides through clean_transcript (Simplified + number normalisation), punctuation and",
         "spaces removed; `CER t2s` = both sides through to_simplified only. RTF = processing s / audio s",
         "(min of the repeats per clip, summed over clips); `long RTF` is one ~59 s file of all clips joined.",
-        "`CPU s / audio s` = CPU time of all threads (clips + long file) per audio second: unlike RTF it",
-        "hardly changes with load from other jobs; with 2 threads an idle machine's RTF is roughly half of it.",
+        "`CPU s / audio s` = CPU time of all threads (clips + long file) per audio second: less sensitive",
+        "than RTF to other jobs (not immune); on an idle machine RTF would lie between half of it and all of it.",
         "Peak RSS is the whole worker process (Python + libraries + model). All Whisper rows: beam 5,",
         "vad_filter on, no initial prompt, audio trimmed and levelled to -20 dBFS in memory, 2 CPU threads,",
         f"unless the row says otherwise. The dev set has {nref} reference characters: one character is "
