@@ -75,9 +75,14 @@ def make_engine(url: str) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-            # Writers queue on the busy timeout instead of failing with "database is locked" when a
-            # read transaction would have to be upgraded while another connection writes.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Sessions that may write take the write lock up front, so they queue on the busy timeout
+            # instead of failing with "database is locked" when a read transaction would have to be
+            # upgraded while another connection writes. Read-only sessions (GET requests) do not
+            # serialise behind writers: WAL lets them read a snapshot concurrently.
+            if conn.get_execution_options().get("hotline_readonly"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -89,6 +94,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # for requests that only read (GET/HEAD): on SQLite a deferred transaction
+        self.read_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(hotline_readonly=True), expire_on_commit=False
+        )
 
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessionmaker() as s:

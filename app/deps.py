@@ -20,7 +20,9 @@ def get_runtime(request: Request) -> Runtime:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.runtime.db.sessionmaker() as session:
+    db = request.app.state.runtime.db
+    maker = db.read_sessionmaker if request.method in ("GET", "HEAD") else db.sessionmaker
+    async with maker() as session:
         yield session
 
 
