@@ -15,6 +15,7 @@ command -v baresip >/dev/null || need+=(baresip-core)
 command -v sox >/dev/null || need+=(sox)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
+command -v wrk >/dev/null || need+=(wrk)   # benchmarks: a C load generator for the HTTP API
 
 # Asterisk must never be able to send a DNS query for our own hostname (see docs/asterisk.md):
 # an IPv6 entry for the hostname in /etc/hosts keeps res_pjsip's start-up lookup on loopback.
