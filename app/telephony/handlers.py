@@ -158,6 +158,11 @@ def _member(cx: Ctx, server: str, ev: dict[str, str]) -> Member:
     return m
 
 
+def _emit_member(cx: Ctx, m: Member) -> None:
+    cx.emit("agent.state", queue=m.queue, interface=m.interface, member=m.name, status=m.status,
+            paused=m.paused, reason=m.reason)  # fmt: skip
+
+
 async def queue_member_status(cx: Ctx, server: str, ev: dict[str, str]) -> None:
     m = _member(cx, server, ev)
     status = MEMBER_STATUS.get(ev.get("Status", "0"), "unknown")
@@ -167,15 +172,7 @@ async def queue_member_status(cx: Ctx, server: str, ev: dict[str, str]) -> None:
     m.status, m.paused = status, paused
     m.reason = ev.get("PausedReason", m.reason) if paused else ""
     m.calls_taken = _int(ev.get("CallsTaken")) or m.calls_taken
-    cx.emit(
-        "agent.state",
-        queue=m.queue,
-        interface=m.interface,
-        member=m.name,
-        status=m.status,
-        paused=m.paused,
-        reason=m.reason,
-    )
+    _emit_member(cx, m)
 
 
 async def queue_member_added(cx: Ctx, server: str, ev: dict[str, str]) -> None:
@@ -204,15 +201,7 @@ async def queue_member_pause(cx: Ctx, server: str, ev: dict[str, str]) -> None:
         m.since = cx.now
     m.paused = paused
     m.reason = ev.get("Reason") or ev.get("PausedReason", "") if paused else ""
-    cx.emit(
-        "agent.state",
-        queue=m.queue,
-        interface=m.interface,
-        member=m.name,
-        status=m.status,
-        paused=m.paused,
-        reason=m.reason,
-    )
+    _emit_member(cx, m)
 
 
 async def user_event(cx: Ctx, server: str, ev: dict[str, str]) -> None:
