@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from pathlib import Path
 from typing import Any
+
+from pydub import AudioSegment
 
 from recordings import audio
 from recordings.stt.base import (
     DEFAULT_MIN_SPEECH_MS,
     EngineUnavailable,
     Segment,
-    Transcript,
     Word,
     model_label,
 )
+from recordings.stt.engine_base import LazyModelEngine
 from recordings.textnorm import clean_transcript, to_simplified
 
 
@@ -44,8 +44,9 @@ def _words(result: dict[str, Any]) -> list[Word]:
     ]  # fmt: skip
 
 
-class VoskEngine:
+class VoskEngine(LazyModelEngine):
     name = "vosk"
+    label = "Vosk"
 
     def __init__(
         self,
@@ -55,52 +56,21 @@ class VoskEngine:
         min_speech_ms: int = DEFAULT_MIN_SPEECH_MS,
         chunk_seconds: float = 0.5,
     ) -> None:
-        self.model_path = check_vosk_model_dir(model_path)
+        super().__init__(check_vosk_model_dir(model_path))
         self.model = model_label(self.model_path)
         self.language, self.min_speech_ms, self.chunk_seconds = language, min_speech_ms, chunk_seconds
-        self._model: Any = None
-        self._lock = threading.Lock()
-        self.load_seconds: float | None = None
 
-    def load(self) -> Any:
-        """Load the model once (thread-safe). A Vosk model is shared; recognizers are per call."""
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    t0 = time.perf_counter()
-                    try:
-                        import vosk
+    def _load_model(self) -> Any:
+        """A Vosk model is shared; recognizers are per call."""
+        import vosk
 
-                        vosk.SetLogLevel(-1)
-                        self._model = vosk.Model(str(self.model_path))
-                    except Exception as exc:
-                        raise EngineUnavailable(
-                            f"cannot load Vosk model from {self.model_path}: {exc}"
-                        ) from exc
-                    self.load_seconds = time.perf_counter() - t0
-        return self._model
+        vosk.SetLogLevel(-1)
+        return vosk.Model(str(self.model_path))
 
-    def transcribe(self, path: str | Path) -> Transcript:
-        t0 = time.perf_counter()
-        seg = audio.load(path)  # AudioError for corrupt / empty / non-audio files
-        rate, duration = seg.frame_rate, seg.frame_count() / seg.frame_rate
-        load_spent = 0.0
-
-        def result(text: str, segments: list[Segment], empty: str | None) -> Transcript:
-            return Transcript(
-                text=text, segments=segments, language=self.language, engine=self.name, model=self.model,
-                audio_seconds=round(duration, 3), sample_rate=rate, empty_reason=empty,
-                process_seconds=round(time.perf_counter() - t0 - load_spent, 3),
-            )  # fmt: skip
-
-        if audio.speech_ms_of(seg) < self.min_speech_ms:
-            return result("", [], "silence")
-        t_load = time.perf_counter()
-        model = self.load()  # first call only: not counted as processing time
-        load_spent = time.perf_counter() - t_load
-
+    def _decode(self, model: Any, seg: AudioSegment, path: str | Path) -> tuple[str, list[Segment]]:
         from vosk import KaldiRecognizer
 
+        rate = seg.frame_rate
         pcm = audio.pcm16_mono(seg).raw_data  # same rate; only channels / width converted if needed
         rec = KaldiRecognizer(model, float(rate))  # the TRUE rate: 8000 for Asterisk voicemail
         rec.SetWords(True)
@@ -116,5 +86,4 @@ class VoskEngine:
             text = clean_transcript(r.get("text", ""))
             if text and words:
                 segments.append(Segment(words[0].start, words[-1].end, text, words))
-        text = clean_transcript(" ".join(s.text for s in segments))
-        return result(text, segments, None if text else "no_speech")
+        return clean_transcript(" ".join(s.text for s in segments)), segments

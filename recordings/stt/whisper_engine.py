@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,10 @@ from recordings.stt.base import (
     DEFAULT_MIN_SPEECH_MS,
     EngineUnavailable,
     Segment,
-    Transcript,
     Word,
     model_label,
 )
+from recordings.stt.engine_base import LazyModelEngine
 from recordings.textnorm import clean_transcript, to_simplified
 
 REQUIRED_FILES = ("model.bin", "config.json")
@@ -45,8 +44,9 @@ def check_whisper_model_dir(model_path: str | Path | None) -> Path:
     return p
 
 
-class WhisperEngine:
+class WhisperEngine(LazyModelEngine):
     name = "whisper"
+    label = "Whisper"
 
     def __init__(
         self,
@@ -63,56 +63,22 @@ class WhisperEngine:
         vad_filter: bool = True,
         target_dbfs: float | None = -20.0,
     ) -> None:
-        self.model_path = check_whisper_model_dir(model_path)
+        super().__init__(check_whisper_model_dir(model_path))
         self.model = model_label(self.model_path)
         self.threads, self.compute_type, self.beam_size = threads, compute_type, beam_size
         self.language, self.initial_prompt, self.temperature = language, initial_prompt, temperature
         self.word_timestamps, self.min_speech_ms, self.vad_filter = word_timestamps, min_speech_ms, vad_filter
         self.target_dbfs = target_dbfs  # None: hand the file to faster-whisper untouched
-        self._model: Any = None
-        self._load_lock = threading.Lock()
-        self._run_lock = threading.Lock()
-        self.load_seconds: float | None = None
+        self._run_lock = threading.Lock()  # one decode at a time per loaded model
 
-    def load(self) -> Any:
-        """Load the model once (thread-safe); later calls return the same instance."""
-        if self._model is None:
-            with self._load_lock:
-                if self._model is None:
-                    t0 = time.perf_counter()
-                    try:
-                        from faster_whisper import WhisperModel
+    def _load_model(self) -> Any:
+        from faster_whisper import WhisperModel
 
-                        self._model = WhisperModel(
-                            str(self.model_path), device="cpu", compute_type=self.compute_type,
-                            cpu_threads=self.threads,
-                        )  # fmt: skip
-                    except Exception as exc:
-                        raise EngineUnavailable(
-                            f"cannot load Whisper model from {self.model_path}: {exc}"
-                        ) from exc
-                    self.load_seconds = time.perf_counter() - t0
-        return self._model
+        return WhisperModel(
+            str(self.model_path), device="cpu", compute_type=self.compute_type, cpu_threads=self.threads,
+        )  # fmt: skip
 
-    def transcribe(self, path: str | Path) -> Transcript:
-        t0 = time.perf_counter()
-        seg = audio.load(path)  # AudioError for corrupt / empty / non-audio files
-        rate, duration = seg.frame_rate, seg.frame_count() / seg.frame_rate
-
-        load_spent = 0.0
-
-        def result(text: str, segments: list[Segment], empty: str | None) -> Transcript:
-            return Transcript(
-                text=text, segments=segments, language=self.language, engine=self.name, model=self.model,
-                audio_seconds=round(duration, 3), sample_rate=rate, empty_reason=empty,
-                process_seconds=round(time.perf_counter() - t0 - load_spent, 3),
-            )  # fmt: skip
-
-        if audio.speech_ms_of(seg) < self.min_speech_ms:
-            return result("", [], "silence")
-        t_load = time.perf_counter()
-        model = self.load()  # first call only: not counted as processing time
-        load_spent = time.perf_counter() - t_load
+    def _decode(self, model: Any, seg: AudioSegment, path: str | Path) -> tuple[str, list[Segment]]:
         offset, source = self._prepare(seg, path)
         with self._run_lock:
             raw_segments, _info = model.transcribe(
@@ -138,8 +104,7 @@ class WhisperEngine:
             )  # fmt: skip
             for s in raw
         ]
-        text = clean_transcript("".join(s.text for s in raw))
-        return result(text, [s for s in segments if s.text], None if text else "no_speech")
+        return clean_transcript("".join(s.text for s in raw)), [s for s in segments if s.text]
 
     def _prepare(self, seg: AudioSegment, path: str | Path) -> tuple[float, Any]:
         """(seconds trimmed from the start, what faster-whisper decodes). With ``target_dbfs`` set,
