@@ -40,7 +40,7 @@ async def _ensure_admin(settings: Settings) -> str | None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from app.main import create_app
     from app.migrate import upgrade
-    from asterisk_conf.render import RenderParams
+    from asterisk_conf.render import RenderParams, SipAgent
     from asterisk_conf.sandbox import Sandbox, SandboxError
     from callflow import load_config
 
@@ -71,6 +71,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 sip_port=settings.sip_port,
                 server_name=server.name,
                 voicemail_max_s=settings.voicemail_max_s,
+                agents=[SipAgent(a.endpoint, a.password) for a in settings.sip_agents],
             ),
         )
         try:
@@ -87,6 +88,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if sandbox is not None:
         print(
             f"  Asterisk  pid {sandbox.pid}, SIP udp 127.0.0.1:{settings.sip_port}, config {settings.sandbox_dir}/etc"
+        )
+    if settings.sip_agents:
+        print(
+            f"  softphones {', '.join(a.endpoint for a in settings.sip_agents)} register to 127.0.0.1:{settings.sip_port}"
+        )
+    else:
+        print(
+            '  softphones none configured (HOTLINE_SIP_AGENTS=\'[{"endpoint": "agent-1001", "password": "…"}]\')'
         )
     print(f"  database  {settings.database_url}")
     if admin_pw:

@@ -35,6 +35,14 @@ class AsteriskServer(BaseModel):
     )
 
 
+class SipAgentSetting(BaseModel):
+    """An agent's softphone account on the hotline's Asterisk (a PJSIP endpoint); the password is a
+    secret and comes only from configuration."""
+
+    endpoint: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    password: str = Field(min_length=8)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HOTLINE_",
@@ -70,6 +78,7 @@ class Settings(BaseSettings):
     # sandbox Asterisk (make run / tests)
     sandbox_dir: Path | None = None  # default var_dir/asterisk
     sip_port: int = 5060
+    sip_agents: list[SipAgentSetting] = Field(default_factory=list)  # rendered into pjsip.conf
 
     # recordings / speech
     recordings_dir: Path | None = None  # default var_dir/recordings

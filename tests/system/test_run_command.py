@@ -58,6 +58,16 @@ def test_hotline_run_then_call_then_stop(tmp_path):
             "queue",
             "q-province",
         )
+        # the configured softphone account exists on the sandbox Asterisk
+        conf = tmp_path / "var" / "asterisk" / "etc" / "asterisk.conf"
+        eps = subprocess.run(
+            ["asterisk", "-C", str(conf), "-rx", "pjsip show endpoints"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout
+        assert "agent-2001" in eps
+        assert "softphone-2001-pw" not in text  # the secret is not printed
         health = subprocess.run(
             ["curl", "-s", f"http://127.0.0.1:{http}/health"], capture_output=True, text=True, timeout=10
         )
