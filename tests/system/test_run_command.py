@@ -25,6 +25,7 @@ def test_hotline_run_then_call_then_stop(tmp_path):
         "HOTLINE_SIP_PORT": str(sip),
         "HOTLINE_ASTERISK": json.dumps([{"ami_port": ami}]),
         "HOTLINE_ADMIN_PASSWORD": "first-admin-pw",
+        "HOTLINE_SIP_AGENTS": json.dumps([{"endpoint": "agent-2001", "password": "softphone-2001-pw"}]),
     }
     log = open(tmp_path / "run.log", "w+")  # noqa: SIM115
     proc = subprocess.Popen(
