@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from agi_handlers import channel_vars as cv
 from agi_handlers.server import AgiHangup, AgiRequest
 from app.cases.context import of_runtime
 from app.events import Event
+from callflow.greeting import voicemail_greeting
 from ivr import prompts
 from recordings import service
 
@@ -95,6 +97,15 @@ async def store(
     return rec.id, case.number
 
 
+def greeting_for(rt: Runtime, platform: str) -> str:
+    """The greeting that says when staff are back (callflow.greeting); the generic one on any doubt."""
+    try:
+        return voicemail_greeting(rt.config.platform(platform), datetime.now(UTC), rt.config)
+    except Exception:  # noqa: BLE001 - a greeting must always play
+        log.exception("voicemail greeting for %s", platform)
+        return "voicemail-closed"
+
+
 async def handle(request: AgiRequest, rt: Runtime) -> None:
     env = request.env
     uniqueid = env.get("agi_uniqueid", "")
@@ -110,7 +121,7 @@ async def handle(request: AgiRequest, rt: Runtime) -> None:
     await request.set_var(cv.RECORDING, str(path))
     hung_up = False
     try:
-        await request.cmd(f'STREAM FILE {base}/voicemail-closed ""')
+        await request.cmd(f'STREAM FILE {base}/{greeting_for(rt, platform)} ""')
         res = await request.cmd(
             f'RECORD FILE {path.with_suffix("")} wav "#" {max_record_ms(rt)} 0 BEEP s={SILENCE_S}'
         )

@@ -18,6 +18,10 @@ PROMPT_DIR = Path(__file__).resolve().parent / "prompts"
 PROMPTS: dict[str, str] = {
     "hotline-greeting": "您好，幺二三四五热线。",
     "voicemail-closed": "您好，这里是12345热线。现在是非工作时间，工作人员将在工作日上午九点回来。请在提示音后留言，说完后挂机即可。",
+    "voicemail-busy": "您好，幺二三四五热线。现在坐席繁忙，请在提示音后留言，说完挂机即可，我们会尽快回电。",
+    "voicemail-closed-today": "您好，幺二三四五热线。现在是休息时间，工作人员今天稍后回来。请在提示音后留言，说完挂机即可。",
+    "voicemail-closed-tomorrow": "您好，幺二三四五热线。现在是非工作时间，工作人员明天上班后回来。请在提示音后留言，说完挂机即可。",
+    "voicemail-closed-later": "您好，幺二三四五热线。现在是休息日或节假日，工作人员将在下一个工作日回来。请在提示音后留言，说完挂机即可。",
     "voicemail-thanks": "您的留言已收到，我们会尽快与您联系。再见。",
     "survey-intro": "您好，这里是12345热线回访。请对您反映问题的办理情况进行评价。满意请按1，基本满意请按2，不满意请按3。",
     "survey-invalid": "输入有误。满意请按1，基本满意请按2，不满意请按3。",

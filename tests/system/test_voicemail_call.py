@@ -8,13 +8,15 @@ import asyncio
 import subprocess
 import time
 import wave
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.simcall import place_call
+from callflow import load_config
+from callflow.greeting import voicemail_greeting
 from ivr import prompts
 from recordings.stt.locate import find_whisper_model, find_zh_dev, read_transcripts, whisper_model_candidates
 from recordings.stt.metrics import cer
@@ -36,10 +38,10 @@ def wav_seconds(path: Path) -> float:
         return w.getnframes() / w.getframerate()
 
 
-def citizen_audio(tmp_path: Path) -> Path:
+def citizen_audio(tmp_path: Path, greeting: str) -> Path:
     """The clip preceded by silence as long as the greeting (+ beep): the citizen speaks after the beep."""
     assert ZH_DEV is not None
-    lead = wav_seconds(prompts.path("voicemail-closed")) + 1.0
+    lead = wav_seconds(prompts.path(greeting)) + 1.0
     out = tmp_path / "citizen.wav"
     subprocess.run(["sox", str(ZH_DEV / "8k" / CLIP), "-r", "8000", "-c", "1", "-b", "16", str(out), "pad", f"{lead:.2f}"],
                    check=True)  # fmt: skip
@@ -67,7 +69,10 @@ async def test_off_hours_dali_call_leaves_a_message_that_becomes_a_transcribed_c
         tmp_path, sqlite_url, asterisk, platform_config=write_config(tmp_path, closed=("dali",)),
         stt_engine="whisper", whisper_model_path=MODEL, recordings_dir=tmp_path / "recordings",
     )  # fmt: skip
-    audio = citizen_audio(tmp_path)
+    cfg = load_config(settings.platform_config)
+    greeting = voicemail_greeting(cfg.platform("dali"), datetime.now(UTC), cfg)
+    assert greeting in ("voicemail-closed-today", "voicemail-closed-tomorrow", "voicemail-closed-later")
+    audio = citizen_audio(tmp_path, greeting)
     async with running_app(settings) as (app, client):
         await add_user(app, "dali-agent", "agent", platform="dali")
         headers = await login(client, "dali-agent")
