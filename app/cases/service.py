@@ -74,6 +74,20 @@ def _warn(case: Case, warnings: list[str]) -> None:
         case.calendar_warning = "; ".join(warnings)[:255]
 
 
+def _sms_citizen(session: AsyncSession, case: Case, kind: str, body: str, now: datetime) -> None:
+    """An SMS to the citizen through the outbox, when the case has a phone number."""
+    if case.citizen_phone:
+        enqueue(
+            session,
+            channel="sms",
+            recipient=case.citizen_phone,
+            case_id=case.id,
+            kind=kind,
+            now=now,
+            body=body,
+        )
+
+
 async def create_case(
     session: AsyncSession,
     data: CaseCreate,
@@ -118,16 +132,13 @@ async def create_case(
     session.add(case)
     await session.flush()
     session.add(_audit(case, "create", "", wf.INTAKE, actor, None, now, {"channel": data.channel}))
-    if case.citizen_phone:
-        enqueue(
-            session,
-            channel="sms",
-            recipient=case.citizen_phone,
-            case_id=case.id,
-            kind="receipt",
-            now=now,
-            body=f"【12345】您反映的问题已受理，工单号 {case.number}，可凭工单号查询办理进度。",
-        )
+    _sms_citizen(
+        session,
+        case,
+        "receipt",
+        f"【12345】您反映的问题已受理，工单号 {case.number}，可凭工单号查询办理进度。",
+        now,
+    )
     await session.flush()
     return case
 
@@ -234,16 +245,13 @@ async def transition(
         else:
             case.closed_at = now
     elif action == "feedback":
-        if case.citizen_phone:
-            enqueue(
-                session,
-                channel="sms",
-                recipient=case.citizen_phone,
-                case_id=case.id,
-                kind="feedback",
-                now=now,
-                body=f"【12345】您的工单 {case.number} 已办结：{(case.answer or '')[:200]}",
-            )
+        _sms_citizen(
+            session,
+            case,
+            "feedback",
+            f"【12345】您的工单 {case.number} 已办结：{(case.answer or '')[:200]}",
+            now,
+        )
     elif action == "rate":
         if rating not in (1, 2, 3):
             raise CaseError("rate needs rating 1 (满意), 2 (基本满意) or 3 (不满意)")
