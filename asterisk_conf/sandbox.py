@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from asterisk_conf.render import RenderParams, render
 from callflow import HotlineConfig
@@ -72,6 +74,18 @@ class Sandbox:
         self.params = params
         self.proc: subprocess.Popen[bytes] | None = None
         self.conf: Path | None = None
+
+    @classmethod
+    def on_loopback(cls, cfg: HotlineConfig, base_dir: Path, **overrides: Any) -> Sandbox:
+        """A sandbox on free loopback ports with a fresh AMI secret (tests, benchmarks); any
+        RenderParams field may be overridden."""
+        params = RenderParams(
+            base_dir=base_dir, ami_port=free_port(), agi_port=free_port(),
+            sip_port=free_port(kind=socket.SOCK_DGRAM), ami_secret=secrets.token_hex(16),
+        )  # fmt: skip
+        for key, value in overrides.items():
+            setattr(params, key, value)
+        return cls(cfg, params)
 
     @property
     def pid(self) -> int | None:

@@ -30,9 +30,9 @@ sys.path.insert(0, str(REPO))
 
 from app.settings import AsteriskServer  # noqa: E402
 from app.telephony.ami import AmiConnection, AmiError  # noqa: E402
-from asterisk_conf.render import RenderParams  # noqa: E402
 from asterisk_conf.sandbox import Sandbox, free_port  # noqa: E402
 from callflow import load_config  # noqa: E402
+from callflow.config import write_always_open  # noqa: E402
 
 CALLERS = ["13987112345", "13987212345", "13988112345", "087161234567", "13810012345", ""]
 RESULTS = REPO / "bench" / "results"
@@ -139,36 +139,13 @@ def start_backend(
     raise RuntimeError("backend did not open its FastAGI port")
 
 
-def always_open_config(tmp: Path) -> Path:
-    import yaml
-
-    from callflow import default_config_path
-
-    data = yaml.safe_load(default_config_path().read_text(encoding="utf-8"))
-    for p in data["platforms"]:
-        p["hours"] = {"mode": "7x24"}
-    path = tmp / "platforms.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
-
-
 async def main_async(args: argparse.Namespace) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix="routing-bench-"))
-    ami_port, agi_port = free_port(), free_port()
-    secret = uuid.uuid4().hex
-    sb = Sandbox(
-        load_config(),
-        RenderParams(
-            base_dir=tmp / "asterisk",
-            ami_port=ami_port,
-            ami_secret=secret,
-            agi_port=agi_port,
-            sip_port=free_port(kind=socket.SOCK_DGRAM),
-        ),
-    )
+    sb = Sandbox.on_loopback(load_config(), tmp / "asterisk")
+    agi_port = sb.params.agi_port
     sb.start()
-    server = AsteriskServer(ami_port=ami_port, ami_secret=secret)
-    backend = start_backend(tmp, server, agi_port, always_open_config(tmp))
+    server = AsteriskServer(ami_port=sb.params.ami_port, ami_secret=sb.params.ami_secret)
+    backend = start_backend(tmp, server, agi_port, write_always_open(tmp / "platforms.yaml"))
     conn = AmiConnection(server, on_event=lambda s, e: None)
     out: dict[str, object] = {
         "machine": f"{os.cpu_count()} cores",

@@ -17,11 +17,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,9 +35,9 @@ from app.db import utcnow  # noqa: E402
 from app.settings import AsteriskServer, Settings  # noqa: E402
 from app.simcall import place_call  # noqa: E402
 from app.surveys.models import Survey, SurveyAttempt  # noqa: E402
-from asterisk_conf.render import RenderParams  # noqa: E402
-from asterisk_conf.sandbox import Sandbox, free_port  # noqa: E402
-from callflow import default_config_path, load_config  # noqa: E402
+from asterisk_conf.sandbox import Sandbox  # noqa: E402
+from callflow import load_config  # noqa: E402
+from callflow.config import write_always_open  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 
@@ -66,26 +64,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from app.main import create_app
 
     tmp = Path(tempfile.mkdtemp(prefix="survey-bench-"))
-    ami_port, agi_port = free_port(), free_port()
-    secret = uuid.uuid4().hex
-    sb = Sandbox(
-        load_config(),
-        RenderParams(
-            base_dir=tmp / "ast",
-            ami_port=ami_port,
-            ami_secret=secret,
-            agi_port=agi_port,
-            sip_port=free_port(kind=socket.SOCK_DGRAM),
-            rtp_start=32000,
-            rtp_end=32999,
-        ),
-    )
+    sb = Sandbox.on_loopback(load_config(), tmp / "ast", rtp_start=32000, rtp_end=32999)
+    ami_port, agi_port, secret = sb.params.ami_port, sb.params.agi_port, sb.params.ami_secret
     sb.start()
     try:
-        cfg = yaml.safe_load(default_config_path().read_text(encoding="utf-8"))
-        for p in cfg["platforms"]:
-            p["hours"] = {"mode": "7x24"}
-        (tmp / "platforms.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+        write_always_open(tmp / "platforms.yaml")
         var = tmp / "var"
         var.mkdir()
         (var / "case_rules.yaml").write_text("sweep_interval_s: 0\n", encoding="utf-8")

@@ -254,3 +254,14 @@ def load_config(path: str | Path | None = None, holiday_dir: str | Path | None =
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     return parse_config(data, holiday_dir, str(path))
+
+
+def write_always_open(dest: str | Path, source: str | Path | None = None) -> Path:
+    """A copy of a platform configuration with every platform staffed 7×24 (tests and benchmarks
+    that must not depend on the hour they run at). Returns the written path."""
+    data = yaml.safe_load(Path(source or default_config_path()).read_text(encoding="utf-8"))
+    for platform in data["platforms"]:
+        platform["hours"] = {"mode": "7x24"}
+    dest = Path(dest)
+    dest.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return dest

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from app.settings import AsteriskServer, Settings
-from tests.conftest import free_port, make_settings, running_app
+from tests.conftest import make_settings, running_app
 
 
 @dataclass
@@ -29,27 +28,20 @@ class AsteriskEnv:
 def asterisk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskEnv]:
     if not shutil.which("asterisk"):
         pytest.fail("asterisk is not installed: run scripts/install-system-deps.sh")
-    from asterisk_conf.render import RenderParams, SipAgent
+    from asterisk_conf.render import SipAgent
     from asterisk_conf.sandbox import Sandbox
     from callflow import load_config
 
     base = tmp_path_factory.mktemp("asterisk")
-    ami_port, agi_port, sip_port = free_port(), free_port(), free_port(socket.SOCK_DGRAM)
-    params = RenderParams(
-        base_dir=base,
-        ami_port=ami_port,
-        ami_secret="sys-test-secret",
-        agi_port=agi_port,
-        sip_port=sip_port,
-        rtp_start=31000,
-        rtp_end=31999,
+    sb = Sandbox.on_loopback(
+        load_config(), base, rtp_start=31000, rtp_end=31999,
         agents=[SipAgent("agent-1001", "softphone-pw-1001"), SipAgent("agent-1002", "softphone-pw-1002")],
-    )
-    sb = Sandbox(load_config(), params)
+    )  # fmt: skip
+    p = sb.params
     sb.start()
     try:
         yield AsteriskEnv(
-            sb, AsteriskServer(ami_port=ami_port, ami_secret="sys-test-secret"), agi_port, sip_port, base
+            sb, AsteriskServer(ami_port=p.ami_port, ami_secret=p.ami_secret), p.agi_port, p.sip_port, base
         )
     finally:
         sb.stop()
