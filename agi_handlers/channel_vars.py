@@ -9,7 +9,15 @@ PREFECTURE = "HOTLINE_PREFECTURE"
 MAILBOX = "HOTLINE_MAILBOX"
 GREETING = "HOTLINE_GREETING"
 TRUNK = "HOTLINE_TRUNK"
+DID = "HOTLINE_DID"  # the dialled number as the trunk delivered it (set by the dialplan)
+SOURCE = "HOTLINE_SOURCE"  # the source hotline (并号/分线) the decision found for the DID
+NOTICE = "HOTLINE_NOTICE"  # prompt played once before the queue or mailbox (cleared once played)
+SKILL = "HOTLINE_SKILL"
+SKILL_SUFFIX = "HOTLINE_SKILL_SUFFIX"  # appended to the queue names: the skill queue ("" = none)
 CALLER_KIND = "HOTLINE_CALLER_KIND"
+CALLBACK_AFTER = "HOTLINE_CALLBACK_AFTER"  # seconds in queue before the one call-back offer ("0": none)
+CALLBACK_KEY = "HOTLINE_CALLBACK_KEY"  # the one key that accepts it
+CALLBACK_ANSWER = "HOTLINE_CALLBACK_ANSWER"  # seconds the key is awaited after the offer
 AGI_MS = "HOTLINE_AGI_MS"
 T0 = "HOTLINE_T0"
 # voicemail / survey routes (later issues)
@@ -19,4 +27,5 @@ SURVEY_ID = "HOTLINE_SURVEY_ID"
 SURVEY_RESULT = "HOTLINE_SURVEY_RESULT"
 
 ROUTING_VARS = (ROUTE, QUEUE, OVERFLOW_QUEUE, OVERFLOW_AFTER, PLATFORM, PREFECTURE, MAILBOX, GREETING,
-                CALLER_KIND)
+                CALLER_KIND, SOURCE, NOTICE, SKILL, SKILL_SUFFIX,
+                CALLBACK_AFTER, CALLBACK_KEY, CALLBACK_ANSWER)

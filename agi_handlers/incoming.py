@@ -1,29 +1,23 @@
 """AGI route `incoming`: route a call to 12345 (属地接听) and record it.
 
-The decision is pure and never waits on the database: the call row is written after the reply, by
-the AMI consumer's single batched writer, so a slow or locked database never holds a caller (and AMI
-events — HotlineRoute, QueueCallerJoin — would recreate the row in any case).
+The decision is pure and never waits on the database: the call row is written after the reply
+through the DecisionSink port (in the service: the AMI consumer's single batched writer), so a slow
+or locked database never holds a caller (and AMI events — HotlineRoute, QueueCallerJoin — would
+recreate the row in any case).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
 from agi_handlers import channel_vars as cv
+from agi_handlers.ports import AgiPorts
 from agi_handlers.server import AgiRequest
-from app.calls import service as calls
-from app.telephony.handlers import DECISION_EVENT
 from callflow import CallContext, decide
-
-if TYPE_CHECKING:
-    from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 ANON = {"", "unknown", "anonymous", "restricted", "withheld", "private"}
-_background: set[asyncio.Task[Any]] = set()
 
 
 def _caller(env: dict[str, str]) -> str:
@@ -31,41 +25,34 @@ def _caller(env: dict[str, str]) -> str:
     return "" if caller.lower() in ANON else caller
 
 
-def context_from_env(env: dict[str, str], queue_agents: dict[str, int] | None) -> CallContext:
+def dialled(env: dict[str, str]) -> str:
+    """The dialled number: the dialplan passes it as argument 4 (HOTLINE_DID, the extension the trunk
+    delivered); an older dialplan without it leaves Asterisk's own agi_dnid."""
+    did = env.get("agi_arg_4", "").strip()
+    if did:
+        return did
+    dnid = env.get("agi_dnid", "").strip()
+    return "12345" if dnid.lower() in ANON else dnid
+
+
+def context_from_env(
+    env: dict[str, str], queue_agents: dict[str, int] | None, queue_waiting: dict[str, int] | None = None
+) -> CallContext:
     trunk = env.get("agi_arg_1", "").strip() or None
     return CallContext(
         caller_id=_caller(env) or None,
         caller_name=env.get("agi_calleridname"),
-        dnid=env.get("agi_dnid", "12345"),
+        dnid=dialled(env),
         trunk=trunk,
         queue_agents=queue_agents,
+        queue_waiting=queue_waiting,
     )
 
 
-async def _record(rt: Runtime, item: dict[str, Any]) -> None:
-    async with rt.db.sessionmaker() as session:
-        await calls.record_decision(session, **item)
-        await session.commit()
-
-
-def record_later(rt: Runtime, item: dict[str, Any]) -> None:
-    """Hand the decision to the AMI consumer's ordered, batched writer (one writer: no lock contention
-    with AMI events); without a consumer, write it in a background task. The caller never waits."""
-    telephony = rt.components.get("telephony")
-    if telephony is not None:
-        telephony.consumer.feed(item["server"], {"Event": DECISION_EVENT, "_item": item})  # type: ignore[dict-item]
-        return
-    task = asyncio.create_task(_record(rt, item))
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-
-
-async def handle(request: AgiRequest, rt: Runtime) -> None:
+async def handle(request: AgiRequest, ports: AgiPorts) -> None:
     env = request.env
-    telephony = rt.components.get("telephony")
-    queue_agents = telephony.state.agents_by_queue() if telephony is not None else None
-    ctx = context_from_env(env, queue_agents)
-    decision = decide(ctx, datetime.now(UTC), rt.config)
+    ctx = context_from_env(env, ports.queue_agents(), ports.queue_waiting())
+    decision = decide(ctx, datetime.now(UTC), ports.config)
     d = decision.to_dict()
     for w in decision.warnings:
         log.warning("routing %s: %s", env.get("agi_uniqueid"), w)
@@ -79,10 +66,16 @@ async def handle(request: AgiRequest, rt: Runtime) -> None:
         cv.MAILBOX: decision.mailbox or "",
         cv.GREETING: decision.greeting or "",
         cv.CALLER_KIND: decision.caller_kind,
+        cv.SOURCE: decision.hotline,
+        cv.NOTICE: decision.notice or "",
+        cv.SKILL: decision.skill or "",
+        cv.SKILL_SUFFIX: decision.skill_suffix,
+        cv.CALLBACK_AFTER: decision.callback_after_s,
+        cv.CALLBACK_KEY: ports.config.queue_callback.key,
+        cv.CALLBACK_ANSWER: ports.config.queue_callback.answer_s,
     }
     await request.set_vars(values)
-    record_later(
-        rt,
+    ports.decisions.record(
         {
             "uniqueid": env.get("agi_uniqueid", ""),
             "linkedid": env.get("agi_arg_3") or None,

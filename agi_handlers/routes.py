@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from agi_handlers import incoming, survey, voicemail
+from agi_handlers.ports import AgiPorts
 from agi_handlers.server import AgiRequest
 
-if TYPE_CHECKING:
-    from app.runtime import Runtime
-
-Handler = Callable[[AgiRequest, "Runtime"], Awaitable[None]]
+Handler = Callable[[AgiRequest, AgiPorts], Awaitable[None]]
 
 ROUTES: dict[str, Handler] = {
     "incoming": incoming.handle,
@@ -23,10 +20,12 @@ ROUTES: dict[str, Handler] = {
 ROUTE_TIMEOUTS: dict[str, float] = {"survey": survey.TIMEOUT_S, "voicemail": voicemail.TIMEOUT_S}
 
 
-def bind(runtime: Runtime) -> dict[str, Callable[[AgiRequest], Awaitable[None]]]:
+def bind(ports: AgiPorts) -> dict[str, Callable[[AgiRequest], Awaitable[None]]]:
+    """The FastAGI endpoints, each handler bound to the service's ports (app.wiring builds them)."""
+
     def endpoint(handler: Handler) -> Callable[[AgiRequest], Awaitable[None]]:
         async def run(request: AgiRequest) -> None:
-            await handler(request, runtime)
+            await handler(request, ports)
 
         return run
 

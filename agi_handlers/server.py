@@ -18,6 +18,8 @@ from typing import Any
 from panoramisk.fast_agi import Application, Request
 from panoramisk.utils import parse_agi_result
 
+from agi_handlers.guard import AgiGuard
+
 log = logging.getLogger(__name__)
 
 MAX_HEADER_BYTES = 16 * 1024
@@ -67,6 +69,9 @@ class AgiRequest(Request):  # type: ignore[misc]
 
 
 Endpoint = Callable[[AgiRequest], Awaitable[None]]
+# Told about every request once it is done: (route, seconds, outcome) — outcome is ok, timeout,
+# hangup, error or no_route. The service passes its metrics recorder (app.observability.instruments).
+Observer = Callable[[str, float, str], None]
 
 
 class GuardedApplication(Application):  # type: ignore[misc]
@@ -76,12 +81,19 @@ class GuardedApplication(Application):  # type: ignore[misc]
         handler_timeout_s: float = 2.0,
         header_timeout_s: float = 2.0,
         route_timeouts: dict[str, float] | None = None,
+        observer: Observer | None = None,
+        guard: AgiGuard | None = None,
     ) -> None:
         super().__init__(loop=asyncio.get_running_loop())
+        self.observer = observer
+        self.guard = guard
         self.handler_timeout_s = handler_timeout_s
         self.route_timeouts = route_timeouts or {}
         self.header_timeout_s = header_timeout_s
-        self.stats: dict[str, int] = {"requests": 0, "dropped": 0, "timeouts": 0, "errors": 0}
+        self.stats: dict[str, int] = {
+            "requests": 0, "refused": 0, "dropped": 0, "timeouts": 0, "errors": 0, "hangups": 0, "ok": 0
+        }
+        self.routes_served: dict[str, int] = {}
 
     async def handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -101,28 +113,50 @@ class GuardedApplication(Application):  # type: ignore[misc]
             if sep:
                 headers[key] = value
         script = headers.get("agi_network_script", "")
+        if self.guard is not None:
+            peer = writer.get_extra_info("peername")
+            reason = self.guard.refuse(peer[0] if peer else None, headers)
+            if reason is not None:
+                self.stats["refused"] += 1
+                log.warning("FastAGI request for %r refused: %s", script[:64], reason)
+                if self.observer is not None:
+                    self.observer("refused", 0.0, "refused")
+                writer.close()
+                return
         route = self._route.get(script)
         self.stats["requests"] += 1
         if route is None:
             log.error("FastAGI: no route %r", script)
+            if self.observer is not None:
+                self.observer("unknown", 0.0, "no_route")
             writer.close()
             return
         request = AgiRequest(
             app=self, headers=headers, reader=reader, writer=writer, encoding=self.default_encoding
         )
         t0 = time.perf_counter()
+        outcome = "ok"
         try:
             await asyncio.wait_for(route(request), self.route_timeouts.get(script, self.handler_timeout_s))
         except TimeoutError:
+            outcome = "timeout"
             self.stats["timeouts"] += 1
             log.error("FastAGI route %s exceeded its time bound", script)
         except AgiHangup:
+            outcome = "hangup"
             log.info("FastAGI route %s: caller hung up", script)
         except Exception:
+            outcome = "error"
             self.stats["errors"] += 1
             log.exception("FastAGI route %s failed", script)
         finally:
-            log.debug("FastAGI %s took %.2f ms", script, (time.perf_counter() - t0) * 1000)
+            elapsed = time.perf_counter() - t0
+            if outcome in ("ok", "hangup"):  # timeouts and errors were counted above
+                self.stats["ok" if outcome == "ok" else "hangups"] += 1
+            self.routes_served[script] = self.routes_served.get(script, 0) + 1
+            log.debug("FastAGI %s took %.2f ms", script, elapsed * 1000)
+            if self.observer is not None:
+                self.observer(script, elapsed, outcome)
             writer.close()
 
 
@@ -135,8 +169,16 @@ class AgiServer:
         *,
         handler_timeout_s: float = 2.0,
         route_timeouts: dict[str, float] | None = None,
+        observer: Observer | None = None,
+        guard: AgiGuard | None = None,
+        backlog: int = 4096,
+        reuse_port: bool = False,
     ) -> None:
         self.host, self.port = host, port
+        self.backlog = backlog  # listen(2) backlog: connections Asterisk opens faster than we accept
+        self.reuse_port = reuse_port  # several FastAGI processes on one port (the kernel spreads calls)
+        self.observer = observer
+        self.guard = guard
         self.routes = routes
         self.handler_timeout_s = handler_timeout_s
         self.route_timeouts = route_timeouts or {}
@@ -149,11 +191,14 @@ class AgiServer:
 
     async def start(self) -> None:
         self.app = GuardedApplication(
-            handler_timeout_s=self.handler_timeout_s, route_timeouts=self.route_timeouts
+            handler_timeout_s=self.handler_timeout_s, route_timeouts=self.route_timeouts, observer=self.observer,
+            guard=self.guard,
         )
         for name, endpoint in self.routes.items():
             self.app.add_route(name, endpoint)
-        self.server = await asyncio.start_server(self.app.handler, self.host, self.port)
+        self.server = await asyncio.start_server(
+            self.app.handler, self.host, self.port, backlog=self.backlog, reuse_port=self.reuse_port or None
+        )
         log.info("FastAGI listening on %s:%d (%s)", self.host, self.port, ", ".join(self.routes))
 
     async def stop(self) -> None:

@@ -1,7 +1,7 @@
 """AGI route `voicemail`: greeting, beep, record up to voicemail_max_s (silence or hang-up ends the
-message), thanks. The file is stored and written to the database — recording row, case (channel
-voicemail, intake, "语音留言（转写中）") and a durable transcription job, in one transaction — before
-anything transcribes it; the worker is then woken.
+message), thanks. The file is stored through the VoicemailStore port (in the service: recording row,
+case (channel voicemail, intake, "语音留言（转写中）") and a durable transcription job, in one
+transaction, before anything transcribes it; the worker is then woken).
 
 Asterisk and the backend share the disk: Asterisk records straight into recordings_dir (absolute).
 """
@@ -12,18 +12,12 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from agi_handlers import channel_vars as cv
+from agi_handlers.ports import AgiPorts
 from agi_handlers.server import AgiHangup, AgiRequest
-from app.cases.context import of_runtime
-from app.events import Event
 from callflow.greeting import voicemail_greeting
 from ivr import prompts
-from recordings import service
-
-if TYPE_CHECKING:
-    from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 ANON = {"", "unknown", "anonymous", "restricted", "withheld", "private"}
@@ -37,8 +31,8 @@ def _caller(env: dict[str, str]) -> str:
     return "" if caller.lower() in ANON else caller
 
 
-def max_record_ms(rt: Runtime) -> int:
-    return int(min(rt.settings.voicemail_max_s, TIMEOUT_S - OVERHEAD_S) * 1000)
+def max_record_ms(ports: AgiPorts) -> int:
+    return int(min(ports.voicemail.max_record_s, TIMEOUT_S - OVERHEAD_S) * 1000)
 
 
 async def _prompt_base(request: AgiRequest) -> str:
@@ -66,64 +60,37 @@ async def _settled(path: Path, hung_up: bool) -> bool:
     return _size(path) >= 0
 
 
-async def store(
-    rt: Runtime,
-    path: Path,
-    *,
-    caller: str,
-    platform: str,
-    prefecture: str | None,
-    mailbox: str | None,
-    uniqueid: str,
-) -> tuple[int, str]:
-    """Commit recording + case + job; returns (recording id, case number) and wakes the worker."""
-    worker = rt.components.get("transcription")
-    no_model = getattr(worker, "problem", None) if worker is not None else service.engine_problem(rt.settings)
-    async with rt.db.sessionmaker() as session:
-        rec, case = await service.store_voicemail(
-            session, path=path, caller=caller, platform=platform, prefecture=prefecture, mailbox=mailbox,
-            call_uniqueid=uniqueid, no_model=no_model, ctx=of_runtime(rt),
-        )  # fmt: skip
-        await session.commit()
-    if worker is not None:
-        worker.kick()
-    await rt.hub.publish(Event("case.created", {
-        "number": case.number, "platform": case.platform, "channel": "voicemail", "type": case.type,
-        "call_uniqueid": uniqueid,
-    }))  # fmt: skip
-    await rt.hub.publish(
-        Event("voicemail.new", {"recording_id": rec.id, "case": case.number, "platform": platform})
-    )
-    return rec.id, case.number
-
-
-def greeting_for(rt: Runtime, platform: str) -> str:
+def greeting_for(ports: AgiPorts, platform: str) -> str:
     """The greeting that says when staff are back (callflow.greeting); the generic one on any doubt."""
+    config = ports.config
     try:
-        return voicemail_greeting(rt.config.platform(platform), datetime.now(UTC), rt.config)
+        return voicemail_greeting(config.platform(platform), datetime.now(UTC), config)
     except Exception:  # noqa: BLE001 - a greeting must always play
         log.exception("voicemail greeting for %s", platform)
         return "voicemail-closed"
 
 
-async def handle(request: AgiRequest, rt: Runtime) -> None:
+async def handle(request: AgiRequest, ports: AgiPorts) -> None:
     env = request.env
     uniqueid = env.get("agi_uniqueid", "")
     caller = _caller(env)
-    mailbox = env.get("agi_arg_1", "").strip() or (await request.get_var(cv.MAILBOX)) or "vm-province"
-    platform = (await request.get_var(cv.PLATFORM)) or mailbox.removeprefix("vm-")
-    if not of_runtime(rt).has_platform(platform):
-        platform = "province"
+    config = ports.config
+    provincial = config.province_platform
+    mailbox = env.get("agi_arg_1", "").strip() or (await request.get_var(cv.MAILBOX)) or provincial.mailbox
+    platform = (await request.get_var(cv.PLATFORM)) or next(
+        (p.code for p in config.platforms if p.mailbox == mailbox), provincial.code
+    )
+    if not ports.voicemail.has_platform(platform):
+        platform = provincial.code
     prefecture = (await request.get_var(cv.PREFECTURE)) or None
     base = await _prompt_base(request)
-    path = service.recording_path(rt.settings, uniqueid)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = ports.voicemail.recording_path(uniqueid)  # its directory exists, private to the service
     await request.set_var(cv.RECORDING, str(path))
     hung_up = False
     try:
-        await request.cmd(f'STREAM FILE {base}/{greeting_for(rt, platform)} ""')
+        await request.cmd(f'STREAM FILE {base}/{greeting_for(ports, platform)} ""')
         res = await request.cmd(
-            f'RECORD FILE {path.with_suffix("")} wav "#" {max_record_ms(rt)} 0 BEEP s={SILENCE_S}'
+            f'RECORD FILE {path.with_suffix("")} wav "#" {max_record_ms(ports)} 0 BEEP s={SILENCE_S}'
         )
         log.info("voicemail %s recorded: %s", uniqueid, res.get("result"))
         if res.get("status_code") == 511:  # dead channel: the caller had already gone
@@ -133,8 +100,8 @@ async def handle(request: AgiRequest, rt: Runtime) -> None:
     if not await _settled(path, hung_up):
         log.info("voicemail %s: caller left before the beep; nothing recorded", uniqueid)
         return
-    rec_id, number = await store(rt, path, caller=caller, platform=platform, prefecture=prefecture,
-                                 mailbox=mailbox, uniqueid=uniqueid)  # fmt: skip
+    rec_id, number = await ports.voicemail.store(path, caller=caller, platform=platform, prefecture=prefecture,
+                                                 mailbox=mailbox, uniqueid=uniqueid)  # fmt: skip
     log.info("voicemail %s stored as recording %s, case %s", uniqueid, rec_id, number)
     if hung_up:
         return

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,14 @@ def check_no_dns_leak(hosts: Path = Path("/etc/hosts")) -> None:
         )
 
 
+def _pdeathsig_safe() -> bool:
+    return sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread()
+
+
 def _die_with_parent() -> None:
     """In the child before exec: Linux sends SIGTERM to Asterisk when the process that started it
     dies, so a killed test run or backend never leaves a sandbox Asterisk behind."""
+    os.umask(0o077)  # recordings and spool files Asterisk writes are private to this user
     try:
         import ctypes
         import signal as _signal
@@ -77,11 +83,12 @@ class Sandbox:
 
     @classmethod
     def on_loopback(cls, cfg: HotlineConfig, base_dir: Path, **overrides: Any) -> Sandbox:
-        """A sandbox on free loopback ports with a fresh AMI secret (tests, benchmarks); any
+        """A sandbox on free loopback ports with a fresh AMI secret and FastAGI key (tests, benchmarks); any
         RenderParams field may be overridden."""
         params = RenderParams(
             base_dir=base_dir, ami_port=free_port(), agi_port=free_port(),
             sip_port=free_port(kind=socket.SOCK_DGRAM), ami_secret=secrets.token_hex(16),
+            agi_secret=secrets.token_hex(16),
         )  # fmt: skip
         for key, value in overrides.items():
             setattr(params, key, value)
@@ -119,7 +126,10 @@ class Sandbox:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env={**os.environ, "LANG": "C.UTF-8"},
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            # PR_SET_PDEATHSIG fires when the *thread* that forked exits, not the process: from a worker
+            # thread (asyncio.to_thread, whose executor ends with the test's event loop) it would kill
+            # Asterisk right after a restart. Only the main thread arms it; stop() still ends it by PID.
+            preexec_fn=_die_with_parent if _pdeathsig_safe() else None,
         )
         logf.close()
         deadline = time.monotonic() + timeout
@@ -165,3 +175,27 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def trunked_pair(
+    cfg: HotlineConfig, base: Path, names: tuple[str, str] = ("prefecture", "province"), **overrides: Any
+) -> tuple[Sandbox, Sandbox]:
+    """Two sandboxes on loopback joined by an IAX2 trunk: each knows the other as an IAX2 peer named
+    after the other's server name (a transfer dials IAX2/<server name>/...), with one shared secret;
+    uniqueids are prefixed by the server name so the two servers' call ids never collide.
+    ``overrides`` may give per-server RenderParams as dicts under the server names."""
+    from asterisk_conf.render import IaxPeer
+
+    ports = {n: free_port(kind=socket.SOCK_DGRAM) for n in names}
+    secret = secrets.token_hex(16)
+    out = []
+    for i, name in enumerate(names):
+        other = names[1 - i]
+        own = dict(overrides.get(name, {}))
+        (base / name).mkdir(parents=True, exist_ok=True)
+        sb = Sandbox.on_loopback(
+            cfg, base / name, server_name=name, system_name=name, iax_port=ports[name],
+            iax_peers=[IaxPeer(name=other, port=ports[other], secret=secret, username=name)], **own,
+        )  # fmt: skip
+        out.append(sb)
+    return out[0], out[1]

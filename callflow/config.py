@@ -11,8 +11,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from .calendar import WorkCalendar, normalise_windows
+from .callback import CallbackConfigError, CallbackSettings, parse_callback
+from .hotlines import UNIFIED, HotlineConfigError, HotlineTable, parse_hotlines
+from .skills import SkillConfigError, SkillSettings, base_queue, parse_skills, skill_queue
+from .transfer import TransferError, TransferSettings, parse_transfer
 
 PlatformKind = Literal["province", "prefecture"]
+# what a closed platform does with a call: its mailbox; the provincial 7×24 pool (voicemail only if
+# nobody there answers in time); or the pool while it is staffed and not saturated, else the mailbox
+WhenClosed = Literal["voicemail", "pool", "pool_then_voicemail"]
+WHEN_CLOSED = ("voicemail", "pool", "pool_then_voicemail")
 HoursMode = Literal["7x24", "workdays"]
 PROVINCE_CODE = "province"
 
@@ -46,6 +54,9 @@ class Platform:
     hours: Hours
     trunks: tuple[str, ...]
     mailbox: str
+    case_prefix: str | None = None  # case numbers start with it (read out on the phone); None: CODE
+    when_closed: WhenClosed = "voicemail"
+    wrapup_s: int | None = None  # after-call work (话后处理) Asterisk enforces; None: the top-level value
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,28 @@ class HotlineConfig:
     overflow_after_s: int
     greeting: str
     calendar: WorkCalendar = field(compare=False, repr=False)
+    # the pool counts as saturated when this many callers per staffed agent already wait there
+    pool_waiting_per_agent: int = 2
+    hotlines: HotlineTable = field(default_factory=lambda: HotlineTable((UNIFIED,)))
+    transfer: TransferSettings = field(default_factory=TransferSettings)
+    # after-call work (话后处理) in seconds: queues.conf wrapuptime of every queue (a platform may set its
+    # own); Asterisk offers the agent no call meanwhile, the desktop shows 话后处理 as long. 0: none
+    wrapup_s: int = 0
+    skills: SkillSettings = field(default_factory=SkillSettings)
+    queue_callback: CallbackSettings = field(default_factory=CallbackSettings)
+
+    def wrapup_for_queue(self, queue: str) -> int:
+        p = self.platform_for_queue(queue)
+        return p.wrapup_s if p is not None and p.wrapup_s is not None else self.wrapup_s
+
+    @property
+    def routed_skills(self) -> tuple[str, ...]:
+        """Skills that have skill queues: declared under `skills` and named by a hotline."""
+        named = {h.skill for h in self.hotlines.hotlines if h.skill}
+        return tuple(g.code for g in self.skills.groups if g.code in named)
+
+    def skill_queues(self) -> tuple[str, ...]:
+        return tuple(skill_queue(q, s) for q in self.all_queues() for s in self.routed_skills)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -66,7 +99,15 @@ class HotlineConfig:
 
     @property
     def province_platform(self) -> Platform:
+        """The provincial platform (kind "province"): its users see every platform; the fallback."""
         return next(p for p in self.platforms if p.kind == "province")
+
+    def case_prefix(self, code: str) -> str:
+        """The case-number prefix of a platform (its ``case_prefix``, else its code in capitals)."""
+        for p in self.platforms:
+            if p.code == code:
+                return p.case_prefix or code.upper()
+        return code.upper()
 
     @property
     def prefectures(self) -> tuple[Platform, ...]:
@@ -89,6 +130,8 @@ class HotlineConfig:
         return None
 
     def platform_for_queue(self, queue: str) -> Platform | None:
+        """The platform owning a queue (a skill queue belongs to its platform queue's platform)."""
+        queue = base_queue(queue)
         for p in self.platforms:
             if queue in p.queues:
                 return p
@@ -163,7 +206,33 @@ def _platform(raw: Any, index: int) -> Platform:
         hours=_hours(raw.get("hours"), where),
         trunks=_str_list(raw, "trunks", where, required=False),
         mailbox=_str(raw, "mailbox", where),
+        case_prefix=_prefix(raw, where),
+        when_closed=_when_closed(raw, where),
+        wrapup_s=_wrapup(raw, where) if raw.get("wrapup_s") is not None else None,
     )
+
+
+def _wrapup(raw: dict[str, Any], where: str) -> int:
+    value = raw.get("wrapup_s", 0)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 3600:
+        raise ConfigError(f"{where}: wrapup_s must be an integer 0-3600 seconds, got {value!r}")
+    return value
+
+
+def _when_closed(raw: dict[str, Any], where: str) -> WhenClosed:
+    value = raw.get("when_closed", "voicemail")
+    if value not in WHEN_CLOSED:
+        raise ConfigError(f"{where}: when_closed must be one of {list(WHEN_CLOSED)}, got {value!r}")
+    return value  # type: ignore[no-any-return]
+
+
+def _prefix(raw: dict[str, Any], where: str) -> str | None:
+    value = raw.get("case_prefix")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.isascii() or not value.isalnum() or not 1 <= len(value) <= 8:
+        raise ConfigError(f"{where}: case_prefix must be 1-8 ASCII letters or digits, got {value!r}")
+    return value
 
 
 def _check_unique(platforms: tuple[Platform, ...]) -> None:
@@ -171,13 +240,20 @@ def _check_unique(platforms: tuple[Platform, ...]) -> None:
     dup = sorted({c for c in codes if codes.count(c) > 1})
     if dup:
         raise ConfigError(f"duplicate platform code(s) {dup}")
-    seen: dict[str, dict[str, str]] = {"queue": {}, "trunk": {}, "mailbox": {}, "geo name": {}}
+    seen: dict[str, dict[str, str]] = {
+        "queue": {},
+        "trunk": {},
+        "mailbox": {},
+        "geo name": {},
+        "case_prefix": {},
+    }
     for p in platforms:
         values = {
             "queue": p.queues,
             "trunk": p.trunks,
             "mailbox": (p.mailbox,),
             "geo name": p.geo_names,
+            "case_prefix": (p.case_prefix,) if p.case_prefix else (),
         }
         for what, items in values.items():
             if len(set(items)) != len(items):
@@ -227,10 +303,36 @@ def _parse(data: Any, holiday_dir: str | Path | None) -> HotlineConfig:
     after = overflow.get("after_s")
     if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= 3600:
         raise ConfigError(f"overflow.after_s must be an integer 0-3600 seconds, got {after!r}")
+    per_agent = overflow.get("saturated_waiting_per_agent", 2)
+    if not isinstance(per_agent, int) or isinstance(per_agent, bool) or not 1 <= per_agent <= 100:
+        raise ConfigError(f"overflow.saturated_waiting_per_agent must be an integer 1-100, got {per_agent!r}")
     try:
         calendar = WorkCalendar(holiday_dir)
     except ValueError as exc:
         raise ConfigError(f"holiday calendar: {exc}") from None
+    try:
+        hotlines = parse_hotlines(data.get("hotlines"))
+    except HotlineConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        transfer = parse_transfer(data.get("transfer"))
+    except TransferError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        skills = parse_skills(data.get("skills"))
+    except SkillConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        queue_callback = parse_callback(data.get("queue_callback"))
+    except CallbackConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    unknown_cb = sorted(set(queue_callback.platforms or ()) - {p.code for p in platforms})
+    if unknown_cb:
+        raise ConfigError(f"queue_callback.platforms names unknown platform(s) {unknown_cb}")
+    if skills.groups:
+        unknown = sorted({h.skill for h in hotlines.hotlines if h.skill and not skills.by_code(h.skill)})
+        if unknown:
+            raise ConfigError(f"hotlines name skill(s) {unknown} not declared under skills.groups")
     return HotlineConfig(
         province=_str(data, "province", "top level"),
         name=_str(data, "name", "top level"),
@@ -241,6 +343,12 @@ def _parse(data: Any, holiday_dir: str | Path | None) -> HotlineConfig:
         overflow_after_s=after,
         greeting=_str(data, "greeting", "top level"),
         calendar=calendar,
+        pool_waiting_per_agent=per_agent,
+        hotlines=hotlines,
+        transfer=transfer,
+        wrapup_s=_wrapup(data, "top level"),
+        skills=skills,
+        queue_callback=queue_callback,
     )
 
 

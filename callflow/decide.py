@@ -7,11 +7,15 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from .callback import offer_after
 from .config import HotlineConfig, Platform
+from .hotlines import normalise_did
 from .region import resolve_region
+from .skills import routed_suffix
 
 Route = Literal["queue", "voicemail"]
 LAST_RESORT_QUEUE = "q-province"  # only if even the config is unusable
+LAST_RESORT_PLATFORM = "province"  # likewise; otherwise the platform owning the default queue
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,7 @@ class CallContext:
     dnid: str = "12345"
     trunk: str | None = None
     queue_agents: Mapping[str, int] | None = None  # logged-in, unpaused agents; None = unknown
+    queue_waiting: Mapping[str, int] | None = None  # callers waiting per queue; None = unknown
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,16 @@ class Decision:
     reason: str
     is_open: bool
     warnings: tuple[str, ...] = ()
+    hotline: str = "12345"  # the source hotline the citizen dialled (并号/分线); unknown DID: 12345
+    hotline_name: str = ""
+    dnid: str = ""  # the dialled number, normalised ("" when none or garbled)
+    skill: str | None = None  # the skill group that answers the source hotline
+    category: str | None = None  # case category prefilled for the source hotline
+    notice: str | None = None  # prompt played once before the queue or the mailbox
+    # appended to the queue names in the dialplan: the skill queue (callflow.skills), "" = none
+    skill_suffix: str = ""
+    # seconds in queue before the one call-back offer (callflow.callback); 0 = no offer
+    callback_after_s: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -74,6 +89,40 @@ def _agents(ctx: CallContext, queue: str) -> int | None:
     return int(n)
 
 
+def _closed_pool(
+    ctx: CallContext, platform: Platform, local: datetime, config: HotlineConfig, warnings: list[str]
+) -> tuple[str | None, str]:
+    """The provincial 7×24 pool a closed platform sends its callers to, or None for its mailbox,
+    with the reason's tail."""
+    mode = platform.when_closed
+    pool = config.overflow_queue
+    owner = config.platform_for_queue(pool)
+    if mode == "voicemail" or owner is None or owner.code == platform.code:
+        return None, ""
+    pool_open, _ = _is_open(owner, local, config, warnings)
+    if not pool_open:
+        return None, f"; pool {pool} closed too, voicemail"
+    if mode == "pool":
+        return pool, f"; sent to the 7x24 pool {pool}"
+    staffed = _agents(ctx, pool)
+    if staffed == 0:
+        return None, f"; pool {pool} has no agents, voicemail"
+    waiting = _waiting(ctx, pool)
+    if staffed is not None and waiting is not None and waiting >= staffed * config.pool_waiting_per_agent:
+        return None, f"; pool {pool} saturated ({waiting} waiting for {staffed} agents), voicemail"
+    staffing = "staffed" if staffed is not None else "agents unknown, assumed staffed"
+    return pool, f"; sent to the 7x24 pool {pool} ({staffing})"
+
+
+def _waiting(ctx: CallContext, queue: str) -> int | None:
+    if ctx.queue_waiting is None:
+        return None
+    n = ctx.queue_waiting.get(queue, 0)
+    if isinstance(n, bool) or not isinstance(n, int | float):
+        return None
+    return int(n)
+
+
 def _decide(ctx: CallContext, now: datetime, config: HotlineConfig) -> Decision:
     warnings: list[str] = []
     local = _local_now(now, config, warnings)
@@ -83,6 +132,10 @@ def _decide(ctx: CallContext, now: datetime, config: HotlineConfig) -> Decision:
             "working days are guessed as Monday-Friday"
         )
     region = resolve_region(ctx.caller_id, ctx.trunk, config)
+    hotline, known = config.hotlines.resolve(ctx.dnid)
+    did = normalise_did(ctx.dnid)
+    if not known and did and did != hotline.code:
+        warnings.append(f"unknown dialled number {did!r}: routed as {hotline.code}")
     province = config.province_platform
     platform = config.platform(region.prefecture) if region.prefecture else province
     kind = region.kind.replace("_", " ")
@@ -99,11 +152,26 @@ def _decide(ctx: CallContext, now: datetime, config: HotlineConfig) -> Decision:
         caller_kind=region.kind,
         is_open=is_open,
         warnings=tuple(warnings),
+        hotline=hotline.code,
+        hotline_name=hotline.name,
+        dnid=did,
+        skill=hotline.skill,
+        category=hotline.category,
+        notice=hotline.notice,
+        skill_suffix=routed_suffix(hotline.skill, config.routed_skills),
+        callback_after_s=offer_after(
+            config.queue_callback, platform.code, region.e164, region.kind, config.overflow_after_s
+        ),
     )
+    if hotline.kind != "unified":
+        who = f"{who} via {hotline.code} ({hotline.kind})"
     if not is_open:
-        return Decision(
-            route="voicemail", queue=None, overflow_queue=None, reason=f"{who}, {state}", **common
-        )
+        pool, why = _closed_pool(ctx, platform, local, config, warnings)
+        if pool is None:
+            return Decision(
+                route="voicemail", queue=None, overflow_queue=None, reason=f"{who}, {state}{why}", **common
+            )
+        return Decision(route="queue", queue=pool, overflow_queue=None, reason=f"{who}, {state}{why}", **common)
     queue = platform.queues[0]
     overflow: str | None = config.overflow_queue
     if platform.kind == "province" or overflow == queue:
@@ -119,6 +187,15 @@ def _decide(ctx: CallContext, now: datetime, config: HotlineConfig) -> Decision:
     return Decision(route="queue", queue=queue, overflow_queue=overflow, reason=reason, **common)
 
 
+def _fallback_platform(config: Any, queue: str) -> str:
+    """The platform owning the default queue (the provincial pool), as far as the config still tells."""
+    try:
+        owner = config.platform_for_queue(queue) or config.province_platform
+        return str(owner.code)
+    except Exception:  # noqa: BLE001 - the fallback must not fail
+        return LAST_RESORT_PLATFORM
+
+
 def _fallback(ctx: Any, config: Any, exc: BaseException) -> Decision:
     queue = getattr(config, "default_queue", None)
     if not isinstance(queue, str) or not queue:
@@ -128,7 +205,7 @@ def _fallback(ctx: Any, config: Any, exc: BaseException) -> Decision:
     caller = getattr(ctx, "caller_id", None)
     return Decision(
         route="queue",
-        platform="province",
+        platform=_fallback_platform(config, queue),
         prefecture=None,
         queue=queue,
         overflow_queue=None,

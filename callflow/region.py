@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Literal
 
 import phonenumbers
-from phonenumbers import PhoneNumberFormat, PhoneNumberType, geocoder
+from phonenumbers import PhoneNumberFormat, PhoneNumberType, geocoder, is_number_type_geographical
 from phonenumbers.geodata import GEOCODE_DATA
 
 from .config import HotlineConfig, Platform
@@ -96,6 +96,29 @@ def resolve_region(caller_id: str | None, trunk: str | None, config: HotlineConf
         return RegionResult(None, None, "invalid", None)
 
 
+@lru_cache(maxsize=20000)
+def _number_facts(s: str) -> tuple[str, CallerKind, str | None] | None:
+    """(E.164, mobile/landline/international, the geocoder's description) of a number-like string, or
+    None when it is not a valid number. Config-free, so cached: callers call again."""
+    try:
+        num = phonenumbers.parse(s, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    # the number's type, computed once (is_valid_number and the geocoder each computed it again):
+    # valid <=> a known type for the number's own region
+    ntype = phonenumbers.number_type(num)
+    if ntype == PhoneNumberType.UNKNOWN:
+        return None
+    e164 = phonenumbers.format_number(num, PhoneNumberFormat.E164)
+    if is_number_type_geographical(ntype, num.country_code or 0):
+        geo = geocoder.description_for_valid_number(num, "zh") or None
+    else:
+        geo = geocoder.country_name_for_number(num, "zh") or None
+    if phonenumbers.region_code_for_number(num) != "CN":
+        return e164, "international", geo
+    return e164, "mobile" if ntype == PhoneNumberType.MOBILE else "landline", geo
+
+
 def _resolve(caller_id: str | None, trunk: str | None, config: HotlineConfig) -> RegionResult:
     if caller_id is None or not isinstance(caller_id, str):
         return RegionResult(None, None, "anonymous", None)
@@ -113,17 +136,12 @@ def _resolve(caller_id: str | None, trunk: str | None, config: HotlineConfig) ->
         if platform is None or platform.kind != "prefecture":
             return RegionResult(None, None, "local", None)
         return RegionResult(platform.code, _local_e164(digits, platform), "local", None)
-    try:
-        num = phonenumbers.parse(s, "CN")
-    except phonenumbers.NumberParseException:
+    facts = _number_facts(s)
+    if facts is None:
         return RegionResult(None, None, "invalid", None)
-    if not phonenumbers.is_valid_number(num):
-        return RegionResult(None, None, "invalid", None)
-    e164 = phonenumbers.format_number(num, PhoneNumberFormat.E164)
-    geo = geocoder.description_for_number(num, "zh") or None
-    if phonenumbers.region_code_for_number(num) != "CN":
+    e164, kind, geo = facts
+    if kind == "international":
         return RegionResult(None, e164, "international", geo)
-    kind: CallerKind = "mobile" if phonenumbers.number_type(num) == PhoneNumberType.MOBILE else "landline"
     if geo is None:
         return RegionResult(None, e164, kind, None)
     platform = _match(geo, config.prefectures)
@@ -134,3 +152,24 @@ def _resolve(caller_id: str | None, trunk: str | None, config: HotlineConfig) ->
         # In the province (or only "China" known, e.g. 170 virtual mobiles): no prefecture.
         return RegionResult(None, e164, kind, geo)
     return RegionResult(None, e164, "other_province", geo)
+
+
+def _place_names(p: Platform) -> tuple[str, ...]:
+    """Names a citizen writes for a prefecture: its geo names, without the province in front
+    (云南省昆明市 → 昆明市), and its short name (昆明)."""
+    names = set(p.geo_names) | {p.short_name}
+    for geo in p.geo_names:
+        for cut in ("省", "自治区"):
+            if cut in geo:
+                names.add(geo.split(cut, 1)[1])
+    return tuple(sorted((n for n in names if len(n) >= 2), key=len, reverse=True))
+
+
+def resolve_place(place: str | None, config: HotlineConfig) -> str | None:
+    """The prefecture a free-text place names (地址 '昆明市五华区…' → kunming); None when it names none
+    or more than one. Never raises."""
+    if not place or not isinstance(place, str):
+        return None
+    text = place[:_MAX_INPUT]
+    found = {p.code for p in config.prefectures if any(n in text for n in _place_names(p))}
+    return found.pop() if len(found) == 1 else None

@@ -26,6 +26,13 @@ PROMPTS: dict[str, str] = {
     "survey-intro": "您好，这里是12345热线回访。请对您反映问题的办理情况进行评价。满意请按1，基本满意请按2，不满意请按3。",
     "survey-invalid": "输入有误。满意请按1，基本满意请按2，不满意请按3。",
     "survey-thanks": "感谢您的评价，再见。",
+    # 并号: played once to a caller who dialled a merged number (callflow config `hotlines[].notice`)
+    "notice-merged-12315": "您拨打的幺二三幺五市场监管热线已并入幺二三四五热线，请稍候。",
+    "notice-merged-12369": "您拨打的幺二三六九环保热线已并入幺二三四五热线，请稍候。",
+    "notice-merged-line": "您拨打的号码已并入幺二三四五热线，请稍候。",
+    # 排队回拨: the one offer after the configured wait in queue (callflow config `queue_callback`)
+    "queue-callback-offer": "坐席仍然繁忙。如需坐席空闲时给您回电，请按1；继续等待请不要挂机。",
+    "queue-callback-confirm": "好的，坐席空闲时我们会按您排队的顺序给您回电，您现在可以挂机了。",
 }
 
 

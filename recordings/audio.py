@@ -52,7 +52,7 @@ def _read_wave(p: Path) -> AudioSegment:
     return AudioSegment(data=data, sample_width=width, frame_rate=rate, channels=channels)
 
 
-def _read_ffmpeg(p: Path) -> AudioSegment:
+def _read_ffmpeg(p: Path, max_s: float | None = None) -> AudioSegment:
     """Anything that is not plain PCM WAV (GSM wav49, mu-law, raw .gsm, mp3, ...): ffprobe for the
     true rate / channels, ffmpeg to 16-bit PCM (pydub would pick 8-bit output for 8-bit codecs)."""
     try:
@@ -79,7 +79,20 @@ def _read_ffmpeg(p: Path) -> AudioSegment:
         stream = info["streams"][0]
         rate, channels = int(stream["sample_rate"]), int(stream["channels"])
         pcm = subprocess.run(
-            ["ffmpeg", "-v", "error", "-nostdin", "-i", str(p), "-f", "s16le", "-acodec", "pcm_s16le", "-"],
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-nostdin",
+                "-i",
+                str(p),
+                *(["-t", f"{max_s + 1:g}"] if max_s else []),
+                "-f",
+                "s16le",
+                "-acodec",
+                "pcm_s16le",
+                "-",
+            ],  # fmt: skip
             capture_output=True,
             check=True,
             timeout=600,
@@ -96,11 +109,14 @@ def _read_ffmpeg(p: Path) -> AudioSegment:
     usable = len(pcm) - len(pcm) % (2 * channels)
     if rate <= 0 or usable == 0:
         raise AudioError(f"{p}: decoded to zero samples")
+    if max_s and usable / (2 * channels * rate) > max_s:  # the header under-stated the length
+        raise AudioError(f"{p}: audio is longer than the {max_s:g} s limit")
     return AudioSegment(data=pcm[:usable], sample_width=2, frame_rate=rate, channels=channels)
 
 
-def load(path: str | Path) -> AudioSegment:
-    """Decode ``path`` into a pydub segment at its native rate/width/channels, or raise AudioError."""
+def load(path: str | Path, max_s: float | None = None) -> AudioSegment:
+    """Decode ``path`` into a pydub segment at its native rate/width/channels, or raise AudioError.
+    With ``max_s``, longer audio is refused from the header and ffmpeg decodes at most that much."""
     p = Path(path)
     if not p.is_file():
         raise AudioError(f"{p}: no such file")
@@ -109,6 +125,7 @@ def load(path: str | Path) -> AudioSegment:
         raise AudioError(f"{p}: zero-length file")
     with p.open("rb") as f:
         head = f.read(12)
+    check_duration(p, max_s)
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         try:
             return _read_wave(p)
@@ -120,7 +137,50 @@ def load(path: str | Path) -> AudioSegment:
             raise AudioError(f"{p}: truncated WAV header ({exc or 'unexpected end of file'})") from exc
     elif size < 64:
         raise AudioError(f"{p}: {size} bytes is too short to be audio")
-    return _read_ffmpeg(p)
+    return _read_ffmpeg(p, max_s)
+
+
+def header_duration(path: str | Path) -> float | None:
+    """Duration from the container header only (WAV header, else ffprobe): nothing is decoded.
+    None when the header does not say (e.g. raw GSM); AudioError when the file is not audio."""
+    p = Path(path)
+    if not p.is_file():
+        raise AudioError(f"{p}: no such file")
+    with p.open("rb") as f:
+        head = f.read(12)
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        try:
+            with wave.open(str(p), "rb") as w:
+                rate = w.getframerate()
+                return w.getnframes() / rate if rate > 0 else None
+        except wave.Error:
+            pass  # non-PCM WAV: ffprobe below
+        except (EOFError, struct.error) as exc:
+            raise AudioError(f"{p}: truncated WAV header ({exc or 'unexpected end of file'})") from exc
+    try:
+        out = subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(p)],
+            capture_output=True, text=True, check=True, timeout=30,
+        ).stdout  # fmt: skip
+        return float(json.loads(out)["format"]["duration"])
+    except (FileNotFoundError, subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        return None
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def check_duration(path: str | Path, max_s: float | None) -> None:
+    """Refuse (AudioError) audio longer than ``max_s`` seconds before anything is decoded. A file whose
+    header gives no duration is refused when larger than ``max_s`` of 16-bit stereo 48 kHz would be."""
+    if not max_s:
+        return
+    d = header_duration(path)
+    if d is None:
+        if Path(path).stat().st_size > max_s * 48000 * 2 * 2:
+            raise AudioError(f"{path}: duration unknown and file too large for the {max_s:g} s limit")
+        return
+    if d > max_s:
+        raise AudioError(f"{path}: audio is {d:.0f} s long, longer than the {max_s:g} s limit; not decoded")
 
 
 def probe(path: str | Path) -> AudioInfo:

@@ -21,6 +21,8 @@ class LazyModelEngine:
     language = "zh"
     model = ""
     min_speech_ms = 0
+    #: Longer audio is refused (AudioError) from the header, before decoding: memory stays bounded.
+    max_audio_s: float | None = None
 
     def __init__(self, model_path: Path) -> None:
         self.model_path = model_path
@@ -54,7 +56,7 @@ class LazyModelEngine:
 
     def transcribe(self, path: str | Path) -> Transcript:
         t0 = time.perf_counter()
-        seg = audio.load(path)  # AudioError for corrupt / empty / non-audio files
+        seg = audio.load(path, self.max_audio_s)  # AudioError for corrupt / empty / non-audio files
         rate, duration = seg.frame_rate, seg.frame_count() / seg.frame_rate
         load_spent = 0.0
 
