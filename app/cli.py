@@ -27,13 +27,17 @@ def _route(args: argparse.Namespace, settings: Settings) -> int:
             return 2
     else:
         now = datetime.now(UTC)
-    d = decide(CallContext(caller_id=args.caller or None, trunk=args.trunk), now, cfg)
+    d = decide(CallContext(caller_id=args.caller or None, trunk=args.trunk, dnid=args.dnid), now, cfg)
     out = d.to_dict() | {"at": now.astimezone(cfg.zone).isoformat()}
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
     else:
         where = d.queue if d.route == "queue" else d.mailbox
         print(f"{args.caller or '(anonymous)'} → {d.platform} / {d.route} {where}  ({d.reason})")
+        extra = [f"skill {d.skill}"] if d.skill else []
+        extra += [f"category {d.category}"] if d.category else []
+        extra += [f"notice {d.notice}"] if d.notice else []
+        print(f"dialled {d.dnid or '(none)'} → hotline {d.hotline} {d.hotline_name}" + "".join(f", {e}" for e in extra))
         for w in d.warnings:
             print(f"warning: {w}")
     return 0
@@ -67,43 +71,6 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _user(args: argparse.Namespace, settings: Settings) -> int:
-    from app.auth.models import Role
-    from app.auth.schemas import UserCreate
-    from app.auth.service import AuthError, create_user
-    from app.db import Database
-    from app.migrate import upgrade
-
-    upgrade(settings.database_url)
-
-    async def go() -> int:
-        db = Database(settings.database_url)
-        try:
-            async with db.sessionmaker() as s:
-                u = await create_user(
-                    s,
-                    UserCreate(
-                        username=args.username,
-                        password=args.password,
-                        role=Role(args.role),
-                        platform=args.platform,
-                        unit_code=args.unit,
-                        sip_endpoint=args.sip,
-                        display_name=args.name or args.username,
-                    ),
-                )
-                await s.commit()
-                print(f"created {u.role.value} {u.username} (platform {u.platform})")
-                return 0
-        except AuthError as e:
-            print(str(e), file=sys.stderr)
-            return 1
-        finally:
-            await db.dispose()
-
-    return asyncio.run(go())
-
-
 def _calendar(args: argparse.Namespace, settings: Settings) -> int:
     from callflow import WorkCalendar
 
@@ -128,27 +95,52 @@ def _calendar(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _transcribe(args: argparse.Namespace, settings: Settings) -> int:
-    from recordings.stt import EngineUnavailable, make_engine
+    from recordings.stt import DisabledEngine, EngineUnavailable, engine_from_settings
     from recordings.transcribe_cli import run
 
-    name = args.engine or settings.stt_engine
     try:
-        engine = make_engine(
-            name,
-            whisper_model_path=settings.whisper_model_path,
-            vosk_model_path=settings.vosk_model_path,
-            threads=settings.stt_threads,
-        )
+        engine = engine_from_settings(settings, args.engine)
     except EngineUnavailable as e:
         print(str(e), file=sys.stderr)
         return 2
+    if isinstance(engine, DisabledEngine):
+        print(f"no speech model to transcribe with: {engine.reason}", file=sys.stderr)
+        return 2
     return run(args.files, engine, args.json)
+
+
+def _models(args: argparse.Namespace, settings: Settings) -> int:
+    from recordings.models_fetch import MODELS, FetchError, fetch
+    from recordings.stt.locate import choose_from_settings
+
+    assert settings.models_dir is not None
+    if args.action == "list":
+        for name, spec in MODELS.items():
+            where = settings.models_dir / spec.dirname
+            print(f"{name}\t{'installed' if where.exists() else 'not installed'}\t{where}\t{spec.licence}")
+        print(f"stt_engine={settings.stt_engine}: {choose_from_settings(settings).reason}")
+        return 0
+    if not args.names:
+        print(f"name the model(s) to fetch: {', '.join(MODELS)}", file=sys.stderr)
+        return 2
+    failed = 0
+    for name in args.names:
+        try:
+            path = fetch(name, settings.models_dir, mirror=args.mirror, force=args.force)
+        except FetchError as e:
+            failed += 1
+            print(f"{name}: {e}", file=sys.stderr)
+            continue
+        print(f"{name}: installed and verified in {path}")
+    if not failed:
+        print(f"stt_engine={settings.stt_engine}: {choose_from_settings(settings).reason}")
+    return 1 if failed else 0
 
 
 def _transcribe_pending(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from recordings.worker import transcribe_pending
+    from app.voicemail.lifecycle import transcribe_pending
 
     return asyncio.run(transcribe_pending(settings, engine=args.engine, failed=not args.pending_only))
 
@@ -156,18 +148,22 @@ def _transcribe_pending(args: argparse.Namespace, settings: Settings) -> int:
 def _purge_recordings(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from recordings.worker import purge_recordings
+    from app.voicemail.lifecycle import purge_recordings
 
     return asyncio.run(purge_recordings(settings, args.days, dry_run=args.dry_run))
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app.ops import hotline_version
+
     p = argparse.ArgumentParser(prog="hotline", description="Hotline 12345 contact-center backend")
+    p.add_argument("--version", action="version", version=f"hotline {hotline_version()}")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     r = sub.add_parser("route", help="show the routing decision for a caller (pure; no Asterisk)")
     r.add_argument("--from", dest="caller", default="", help="caller number as Asterisk would give it")
     r.add_argument("--trunk", default=None)
+    r.add_argument("--dnid", default="12345", help="the dialled number (DID) as the trunk delivers it (并号)")
     r.add_argument("--at", default=None, help="ISO-8601 time with offset (default: now)")
     r.add_argument("--json", action="store_true")
     r.set_defaults(fn=_route)
@@ -183,20 +179,25 @@ def main(argv: list[str] | None = None) -> int:
 
     run = sub.add_parser("run", help="run the hotline: sandbox Asterisk + backend")
     run.add_argument("--no-asterisk", action="store_true", help="use an already running Asterisk")
+    run.add_argument(
+        "--workers", type=int, default=1,
+        help="HTTP worker processes (PostgreSQL only; FastAGI then runs in a process of its own)",
+    )  # fmt: skip
     run.set_defaults(fn=lambda a, s: __import__("app.runner", fromlist=["run"]).run(a, s))
 
     m = sub.add_parser("migrate", help="apply database migrations")
     m.set_defaults(fn=_migrate)
 
-    u = sub.add_parser("user", help="create a user")
-    u.add_argument("username")
-    u.add_argument("--password", required=True)
-    u.add_argument("--role", required=True, choices=["agent", "supervisor", "unit", "admin"])
-    u.add_argument("--platform", default="province")
-    u.add_argument("--unit", default=None)
-    u.add_argument("--sip", default=None, help="agent's PJSIP endpoint")
-    u.add_argument("--name", default=None)
-    u.set_defaults(fn=_user)
+    agi = sub.add_parser("agi", help="serve FastAGI in a process of its own (PostgreSQL)")
+    agi.set_defaults(fn=lambda a, s: __import__("app.agi_main", fromlist=["main"]).main(s))
+
+    http = sub.add_parser("http", help="serve HTTP with N worker processes, without FastAGI (PostgreSQL)")
+    http.add_argument("--workers", type=int, default=2)
+    http.set_defaults(fn=lambda a, s: __import__("app.cluster", fromlist=["serve_http"]).serve_http(s, a.workers))
+
+    from app.users.cli import add_commands as add_user_commands
+
+    add_user_commands(sub)
 
     cal = sub.add_parser("calendar", help="holiday calendar: show coverage or load a year's file")
     cal.add_argument("action", choices=["show", "load"])
@@ -205,12 +206,23 @@ def main(argv: list[str] | None = None) -> int:
 
     t = sub.add_parser("transcribe", help="transcribe audio files (progress bar on stderr)")
     t.add_argument("files", nargs="+")
-    t.add_argument("--engine", choices=["whisper", "vosk"], default=None)
+    t.add_argument("--engine", choices=["auto", "vosk", "whisper", "combo"], default=None)
     t.add_argument("--json", action="store_true")
     t.set_defaults(fn=_transcribe)
 
+    mo = sub.add_parser(
+        "models", help="speech models: list, or fetch from the official source (sha256 checked)"
+    )
+    mo.add_argument("action", choices=["list", "fetch"])
+    mo.add_argument("names", nargs="*", help="vosk-small-cn, whisper-base")
+    mo.add_argument(
+        "--mirror", default=None, help="base URL serving the same file names (official sha256 kept)"
+    )
+    mo.add_argument("--force", action="store_true", help="replace an installed model")
+    mo.set_defaults(fn=_models)
+
     tp = sub.add_parser("transcribe-pending", help="transcribe pending and failed voicemail (progress bar)")
-    tp.add_argument("--engine", choices=["whisper", "vosk"], default=None)
+    tp.add_argument("--engine", choices=["auto", "vosk", "whisper", "combo"], default=None)
     tp.add_argument("--pending-only", action="store_true", help="leave failed and empty messages alone")
     tp.set_defaults(fn=_transcribe_pending)
 
@@ -219,10 +231,23 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--dry-run", action="store_true", help="only count")
     pr.set_defaults(fn=_purge_recordings)
 
+    from app.ops.backup_cli import add_commands as add_backup_commands
+
+    add_backup_commands(sub)
+    from app.ops.asterisk_cli import add_commands as add_asterisk_commands
+
+    add_asterisk_commands(sub)
+
     args = p.parse_args(argv)
     if args.cmd == "calendar" and args.action == "load" and not args.file:
         p.error("calendar load needs FILE")
-    return int(args.fn(args, get_settings()))
+    try:
+        return int(args.fn(args, get_settings()))
+    except FileNotFoundError as e:
+        print(f"hotline {args.cmd}: no such file: {e.filename}", file=sys.stderr)
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
+        print(f"hotline {args.cmd}: cannot read {getattr(e, 'filename', None) or 'the file'}: {e}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -5,12 +5,13 @@ Services never commit; the boundary (HTTP request, AGI handler, AMI consumer) do
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -51,15 +52,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str) -> AsyncEngine:
+# a pooled PostgreSQL connection idle for longer than this is checked before it is handed out
+PING_IDLE_S = 10.0
+
+
+def make_engine(url: str, ping_idle_s: float = PING_IDLE_S) -> AsyncEngine:
     kwargs: dict[str, object] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 20
-        kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)
+    if not url.startswith("sqlite"):
+        _ping_when_idle(engine, ping_idle_s)
     if url.startswith("sqlite"):
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -67,7 +73,12 @@ def make_engine(url: str) -> AsyncEngine:
             # SQLAlchemy, not the driver, starts transactions (see _sqlite_begin)
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            # WAL is a property of the file: only a new file needs the switch. Asked of every new
+            # connection, the switch once failed with "database is locked" under load (a test's first
+            # query after start-up; not reproduced on demand): a connection that finds WAL asks nothing
+            cur.execute("PRAGMA journal_mode")
+            if str(cur.fetchone()[0]).lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
@@ -87,16 +98,62 @@ def make_engine(url: str) -> AsyncEngine:
     return engine
 
 
+def _ping_when_idle(engine: AsyncEngine, idle_s: float) -> None:
+    """A connection back from the pool is checked only when it sat idle for ``idle_s``: that is when a
+    PostgreSQL restart or an idle timeout has had time to end it. SQLAlchemy's pool_pre_ping checks
+    on every checkout, and asyncpg's check is three round trips (BEGIN, ';', ROLLBACK) — more than the
+    one query a common read makes. A connection that fails the check is replaced (DisconnectionError:
+    the pool retries with a new one); one that breaks while busy fails its request and the pool
+    invalidates it, as without any check."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle_since(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+        record.info["hotline_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _check_if_idle(dbapi_conn, record, _proxy):  # type: ignore[no-untyped-def]
+        since = record.info.get("hotline_idle_since")
+        if since is None or time.monotonic() - since < idle_s:
+            return
+        try:
+            dbapi_conn.ping()
+        except Exception as e:
+            raise exc.DisconnectionError(
+                f"pooled connection idle {time.monotonic() - since:.0f} s is gone"
+            ) from e
+
+
+READONLY = "hotline_readonly"
+
+
+class ReadOnlySessionError(RuntimeError):
+    pass
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes_in_read_sessions(session: Session, _ctx: object, _instances: object) -> None:
+    """A read session (GET) that would write is a bug, not a write: under autocommit it would persist
+    each statement on its own. Refused loudly instead of half-applied."""
+    if session.info.get(READONLY) and (session.new or session.dirty or session.deleted):
+        raise ReadOnlySessionError("a read-only (GET) session tried to write; use the writing session")
+
+
 class Database:
     """Holds the engine and session factory of one running service."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, ping_idle_s: float = PING_IDLE_S) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, ping_idle_s)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        # for requests that only read (GET/HEAD): on SQLite a deferred transaction
+        # for requests that only read (GET/HEAD): on SQLite a deferred transaction; on PostgreSQL no
+        # transaction at all (autocommit): under READ COMMITTED every statement takes its own snapshot
+        # anyway, so BEGIN and ROLLBACK around a read only cost two round trips. A GET that writes
+        # takes the writing session explicitly (app.deps.WriteSessionDep).
+        readonly: dict[str, object] = {"hotline_readonly": True}
+        if not url.startswith("sqlite"):
+            readonly["isolation_level"] = "AUTOCOMMIT"
         self.read_sessionmaker = async_sessionmaker(
-            self.engine.execution_options(hotline_readonly=True), expire_on_commit=False
+            self.engine.execution_options(**readonly), expire_on_commit=False, info={READONLY: True}
         )
 
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -1,10 +1,11 @@
-"""`hotline run`: a sandbox Asterisk on 127.0.0.1 plus the backend (HTTP + FastAGI + AMI) in one process."""
+"""`hotline run`: a sandbox Asterisk on 127.0.0.1 plus the backend (HTTP + FastAGI + AMI) in one process,
+or with ``--workers N`` on PostgreSQL, N HTTP workers and a FastAGI process (app.cluster)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import os
 import secrets
 import signal
 import sys
@@ -15,7 +16,6 @@ from app.settings import Settings, ensure_secret
 
 
 async def _ensure_admin(settings: Settings) -> str | None:
-    import os
 
     from sqlalchemy import select
 
@@ -23,14 +23,20 @@ async def _ensure_admin(settings: Settings) -> str | None:
     from app.auth.schemas import UserCreate
     from app.auth.service import create_user
     from app.db import Database
+    from callflow import load_config
 
     db = Database(settings.database_url)
     try:
         async with db.sessionmaker() as s:
             if await s.scalar(select(User).where(User.role == Role.admin)) is not None:
                 return None
-            password = os.environ.get("HOTLINE_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-            await create_user(s, UserCreate(username="admin", password=password, role=Role.admin))
+            password = settings.admin_password or secrets.token_urlsafe(12)
+            provincial = load_config(
+                settings.platform_config, holiday_dir=settings.holiday_dir
+            ).province_platform
+            await create_user(
+                s, UserCreate(username="admin", password=password, role=Role.admin, platform=provincial.code)
+            )
             await s.commit()
             return password
     finally:
@@ -40,15 +46,33 @@ async def _ensure_admin(settings: Settings) -> str | None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from app.main import create_app
     from app.migrate import upgrade
+    from app.observability.logging import configure_logging
+    from app.pg import is_pg
     from asterisk_conf.render import RenderParams, SipAgent
     from asterisk_conf.sandbox import Sandbox, SandboxError
     from callflow import load_config
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_format, settings.log_level)
+    if args.workers < 1:
+        print("hotline run: --workers must be 1 or more", file=sys.stderr)
+        return 2
+    if args.workers > 1 and not is_pg(settings.database_url):
+        print(
+            "hotline run: --workers > 1 needs PostgreSQL (HOTLINE_DATABASE_URL=postgresql+asyncpg://…): "
+            "SQLite is the embedded single-process default. Run without --workers, or move to "
+            "PostgreSQL (docs/operations.md)",
+            file=sys.stderr,
+        )
+        return 2
+    # everything this process creates (database, secrets, recordings, sandbox config) is private
+    os.umask(0o077)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings.var_dir.chmod(0o700)
     server = settings.asterisk[0]
     if not server.ami_secret:
         server.ami_secret = ensure_secret(settings.var_dir, f"ami_secret_{server.name}")
+    if not server.agi_secret:
+        server.agi_secret = ensure_secret(settings.var_dir, f"agi_secret_{server.name}")
     settings.session_secret = ensure_secret(settings.var_dir, "session_secret")
     upgrade(settings.database_url)
     admin_pw = asyncio.run(_ensure_admin(settings))
@@ -56,6 +80,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     sandbox = None
     if not args.no_asterisk and server.cdr_csv is None and settings.sandbox_dir is not None:
         server.cdr_csv = settings.sandbox_dir / "log" / "cdr-csv" / "Master.csv"
+    if not args.no_asterisk and server.recordings_dir is None and settings.sandbox_dir is not None:
+        server.recordings_dir = settings.sandbox_dir / "monitor"  # RenderParams' default
     if not args.no_asterisk:
         cfg = load_config(settings.platform_config, holiday_dir=settings.holiday_dir)
         assert settings.sandbox_dir is not None
@@ -66,6 +92,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 ami_port=server.ami_port,
                 ami_user=server.ami_user,
                 ami_secret=server.ami_secret,
+                agi_secret=server.agi_secret,
                 agi_host=settings.agi_host,
                 agi_port=settings.agi_port,
                 sip_port=settings.sip_port,
@@ -112,8 +139,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # becomes SystemExit, so the `finally` below still stops the sandbox Asterisk by its PID.
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
+    if args.workers > 1:
+        from app.cluster import Supervisor
+
+        try:
+            return Supervisor(settings, args.workers).run()
+        finally:
+            if sandbox is not None:
+                sandbox.stop()
     try:
-        uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_level="info")
+        uvicorn.run(
+            create_app(settings), host=settings.http_host, port=settings.http_port,
+            log_config=None, access_log=False,  # app.observability.logging writes the access lines, without query strings
+        )  # fmt: skip
     finally:
         if sandbox is not None:
             sandbox.stop()

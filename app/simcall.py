@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.calls.models import TEST_CALL_PREFIX
 from app.settings import AsteriskServer
 from app.telephony.ami import AmiConnection, AmiError
 
@@ -23,6 +24,8 @@ class CallResult:
     route: str | None = None
     queue: str | None = None
     mailbox: str | None = None
+    source: str | None = None  # the source hotline the dialplan reports (并号)
+    notice: str | None = None  # the notice prompt Asterisk played, if any
     agi_ms: float | None = None
     setup_ms: float | None = None
     channel: str | None = None
@@ -39,18 +42,20 @@ class CallResult:
         return {
             "uniqueid": self.uniqueid, "linkedid": self.linkedid, "caller": self.caller,
             "prefecture": self.prefecture, "platform": self.platform, "route": self.route, "queue": self.queue,
-            "mailbox": self.mailbox, "agi_ms": self.agi_ms, "setup_ms": self.setup_ms,
+            "mailbox": self.mailbox, "source": self.source, "notice": self.notice, "agi_ms": self.agi_ms, "setup_ms": self.setup_ms,
             "reached": self.reached, "error": self.error,
         }
 
 
 def originate_action(caller: str, *, trunk: str | None, channel_id: str, other_id: str,
                      hold_s: int = 30, audio: str | None = None, exten: str = "12345",
-                     context: str | None = None) -> dict[str, Any]:
+                     context: str | None = None, record: str | None = None) -> dict[str, Any]:
     ctx = context or (f"trunk-in-{trunk}" if trunk else "hotline-inbound")
     variables = [f"SIM_HOLD={hold_s}"]
     if audio:
         variables.append(f"SIM_AUDIO={audio}")
+    if record:
+        variables.append(f"SIM_RECORD={record}")
     return {
         "Action": "Originate",
         "Channel": f"Local/{exten}@{ctx}/n",
@@ -79,6 +84,7 @@ class CallWatcher:
             r.route = ev.get("Route") or None
             r.platform = ev.get("Platform") or None
             r.prefecture = ev.get("Prefecture") or None
+            r.source = ev.get("Source") or None
             r.channel = ev.get("Channel")
             try:
                 r.agi_ms = round(float(ev.get("AgiMs", "")), 2)
@@ -88,6 +94,8 @@ class CallWatcher:
                 r.mailbox = ev.get("Mailbox") or None
                 r.setup_ms = round((time.perf_counter() - self.t0) * 1000, 2)
                 self.done.set()
+        elif name == "UserEvent" and ev.get("UserEvent") == "HotlineNotice":
+            r.notice = ev.get("Prompt") or None
         elif name == "QueueCallerJoin" and ev.get("Uniqueid") == r.uniqueid:
             r.queue = ev.get("Queue")
             r.channel = ev.get("Channel")
@@ -100,8 +108,12 @@ class CallWatcher:
 
 async def place_call(server: AsteriskServer, caller: str, *, trunk: str | None = None, timeout: float = 20.0,
                      hangup: bool = True, audio: str | None = None, hold_s: int = 30,
-                     conn: AmiConnection | None = None) -> CallResult:
-    channel_id = f"sim-{uuid.uuid4().hex[:12]}"
+                     conn: AmiConnection | None = None, dialled: str = "12345",
+                     as_citizen: bool = False, record: str | None = None) -> CallResult:
+    """A simulated call is a test, kept out of every figure (its channel ids start with TEST_CALL_PREFIX);
+    ``as_citizen`` places it as a citizen's call instead (system tests of the figures themselves)."""
+    prefix = "citizen-" if as_citizen else TEST_CALL_PREFIX
+    channel_id = f"{prefix}{uuid.uuid4().hex[:12]}"
     other_id = f"{channel_id}-in"
     result = CallResult(uniqueid=other_id, linkedid=channel_id, caller=caller)
     watcher = CallWatcher(result)
@@ -118,7 +130,7 @@ async def place_call(server: AsteriskServer, caller: str, *, trunk: str | None =
     try:
         watcher.t0 = time.perf_counter()
         await conn.action(originate_action(caller, trunk=trunk, channel_id=channel_id, other_id=other_id,
-                                           hold_s=hold_s, audio=audio), timeout=5)
+                                           hold_s=hold_s, audio=audio, exten=dialled, record=record), timeout=5)
         try:
             await asyncio.wait_for(watcher.done.wait(), timeout)
         except TimeoutError:

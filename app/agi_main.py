@@ -1,0 +1,61 @@
+"""`hotline agi`: the FastAGI server in a process of its own (docs/adr/process-model.md).
+
+Asterisk's calls are routed here, on an event loop that serves nothing else: no HTTP request, AMI
+burst or scheduler can delay a routing decision. The process reads the live queue state the AMI
+leader shares (app.telephony.shared), writes each decision's call row itself, and publishes on the
+message bus. It needs PostgreSQL (the state and the bus); SQLite keeps FastAGI in the one process.
+Several may run on one port (SO_REUSEPORT: the kernel spreads Asterisk's connections)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from contextlib import AsyncExitStack
+
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    from app.bus import message_bus
+    from app.runtime import Runtime
+    from app.wiring import telephony_with_agi
+
+    runtime = Runtime.build(settings)
+    try:
+        async with AsyncExitStack() as stack:
+            for starter in (message_bus, telephony_with_agi):
+                await stack.enter_async_context(starter(runtime))
+            log.info("FastAGI process ready on %s:%d", settings.agi_host, settings.agi_port)
+            await stop.wait()
+    finally:
+        await runtime.db.dispose()
+
+
+def main(settings: Settings) -> int:
+    from app.observability.logging import configure_logging
+    from app.pg import is_pg
+
+    configure_logging(settings.log_format, settings.log_level)
+    if not is_pg(settings.database_url):
+        print(
+            "hotline agi: FastAGI runs in a process of its own only on PostgreSQL (it reads the live "
+            "queue state the AMI leader shares); on SQLite `hotline run` serves it in its one process",
+            file=sys.stderr,
+        )
+        return 2
+    # this process serves FastAGI only: no AMI session of its own, no migrations
+    settings = settings.model_copy(update={"ami_enabled": False, "agi_enabled": True, "auto_migrate": False, "agi_reuse_port": True})
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, stop)
+
+    asyncio.run(run())
+    return 0

@@ -1,0 +1,239 @@
+"""The message bus between the service's processes: PostgreSQL LISTEN/NOTIFY (docs/adr/process-model.md).
+
+Every event a process publishes on its hub (app.events) is also sent here; every other process
+receives it and hands it to its own WebSocket queues (and to the handlers subscribed with
+``everywhere=True``). Delivery is at most once, like any pub/sub: when the listening connection is
+lost (PostgreSQL restarted, a network cut) the bus reconnects with a short back-off and the hub
+publishes ``bus.reconnected`` locally, so pages and followers reload what they show from the
+database instead of trusting that nothing was missed.
+
+A notification carries less than 8000 bytes: a larger event (a screen-pop with a long history) is
+sent as numbered parts in one transaction (delivered together, in order) and put together again on
+arrival. SQLite has one process and no bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from app.events import Event
+from app.pg import connect, is_pg
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "hotline_events"
+MAX_NOTIFY = 7900  # bytes; PostgreSQL refuses payloads of 8000 and more
+PART_CHARS = 1800  # characters of a large event per part (≤ 4 bytes each in UTF-8, plus the envelope)
+
+
+def encode(origin: str, event: Event) -> str:
+    return json.dumps({"o": origin, "t": event.topic, "d": event.data}, ensure_ascii=False, default=str)
+
+
+class PgBus:
+    def __init__(
+        self,
+        url: str,
+        deliver: Callable[[Event], Awaitable[None]],
+        on_reconnect: Callable[[], Awaitable[None]],
+        *,
+        retry_s: float = 0.5,
+    ) -> None:
+        self.url = url
+        self.origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._deliver = deliver
+        self._on_reconnect = on_reconnect
+        self.retry_s = retry_s
+        self.sent = 0
+        self.received = 0
+        self.dropped = 0
+        self.reconnects = 0
+        self._listen: Any = None
+        self._send: Any = None
+        self._outbox: asyncio.Queue[Event] = asyncio.Queue(maxsize=10000)
+        self._incoming: asyncio.Queue[str] = asyncio.Queue()
+        self._lost = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._seq = 0
+        self._parts: dict[tuple[str, int], list[str]] = {}  # large events being put together
+
+    @property
+    def connected(self) -> bool:
+        return self._listen is not None and not self._listen.is_closed()
+
+    async def start(self) -> None:
+        await self._connect_listener()
+        self._tasks = [
+            asyncio.create_task(self._keep_listening(), name="bus-listen"),
+            asyncio.create_task(self._sender(), name="bus-send"),
+            asyncio.create_task(self._receiver(), name="bus-receive"),
+        ]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        for conn in (self._listen, self._send):
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(conn.close(), 2)
+        self._listen = self._send = None
+
+    # --- sending: in publication order, from one connection (NOTIFYs from one session keep order)
+    def send(self, event: Event) -> None:
+        try:
+            self._outbox.put_nowait(event)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            log.warning("bus: outbox full; event %s not sent to the other processes", event.topic)
+
+    async def _sender(self) -> None:
+        while True:
+            event = await self._outbox.get()
+            try:
+                await self._notify(encode(self.origin, event))
+                self.sent += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                self.dropped += 1
+                log.warning("bus: %s not sent to the other processes: %s", event.topic, e)
+                conn, self._send = self._send, None
+                if conn is not None:
+                    conn.terminate()
+
+    async def _notify(self, payload: str) -> None:
+        if self._send is None or self._send.is_closed():
+            self._send = await connect(self.url, timeout=5)
+        if len(payload.encode("utf-8")) <= MAX_NOTIFY:
+            await self._send.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+            return
+        self._seq += 1
+        chunks = [payload[i : i + PART_CHARS] for i in range(0, len(payload), PART_CHARS)]
+        async with self._send.transaction():  # delivered together at commit, in this order
+            for i, chunk in enumerate(chunks):
+                part = {"o": self.origin, "m": self._seq, "i": i, "n": len(chunks), "p": chunk}
+                await self._send.execute(
+                    "SELECT pg_notify($1, $2)", CHANNEL, json.dumps(part, ensure_ascii=False)
+                )
+
+    # --- receiving
+    async def _connect_listener(self) -> None:
+        conn = await connect(self.url, timeout=5, server_settings={"application_name": "hotline-bus"})
+        self._lost.clear()
+        conn.add_termination_listener(lambda _c: self._lost.set())
+        await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, payload: self._incoming.put_nowait(payload))
+        self._listen = conn
+
+    async def _keep_listening(self) -> None:
+        """Watches the listening connection; reconnects when it is lost, then says so."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lost.wait(), 1.0)
+            conn = self._listen
+            alive = False
+            if conn is not None and not conn.is_closed() and not self._lost.is_set():
+                try:
+                    await asyncio.wait_for(conn.fetchval("SELECT 1"), 2.0)
+                    alive = True
+                except Exception:  # noqa: BLE001 - any failure means: reconnect
+                    alive = False
+            if alive:
+                continue
+            log.warning("bus: listening connection lost; reconnecting")
+            self._listen = None
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.terminate()
+            while True:
+                try:
+                    await self._connect_listener()
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:  # noqa: BLE001
+                    log.warning("bus: reconnect failed (%s); retrying in %.1f s", e, self.retry_s)
+                    await asyncio.sleep(self.retry_s)
+            self.reconnects += 1
+            log.info("bus: listening again (reconnect #%d)", self.reconnects)
+            try:
+                await self._on_reconnect()
+            except Exception:
+                log.exception("bus: reconnect handler failed")
+
+    async def _receiver(self) -> None:
+        while True:
+            payload = await self._incoming.get()
+            try:
+                event = await self._decode(payload)
+            except Exception:
+                log.exception("bus: undecodable message dropped")
+                continue
+            if event is None:
+                continue
+            self.received += 1
+            try:
+                await self._deliver(event)
+            except Exception:
+                log.exception("bus: delivering %s failed", event.topic)
+
+    async def _decode(self, payload: str) -> Event | None:
+        msg = json.loads(payload)
+        if msg.get("o") == self.origin:
+            return None  # our own: delivered locally when published
+        if "m" in msg:
+            key = (str(msg["o"]), int(msg["m"]))
+            if msg["i"] == 0:
+                for stale in [k for k in self._parts if k[0] == key[0]]:
+                    del self._parts[stale]  # a sender's parts arrive together: older ones are lost
+                self._parts[key] = []
+            parts = self._parts.get(key)
+            if parts is None or len(parts) != msg["i"]:
+                return None
+            parts.append(str(msg["p"]))
+            if len(parts) < msg["n"]:
+                return None
+            msg = json.loads("".join(self._parts.pop(key)))
+        return Event(str(msg["t"]), dict(msg.get("d") or {}))
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "connected": self.connected, "sent": self.sent, "received": self.received,
+            "dropped": self.dropped, "reconnects": self.reconnects,
+        }  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def message_bus(runtime: Any) -> AsyncIterator[None]:
+    """STARTERS entry: on PostgreSQL, joins the hub to the other processes. After the bus was lost
+    and is back, ``bus.reconnected`` goes to this process's components and every WebSocket of this
+    process is ended, so its page reconnects and loads a fresh snapshot (hotline.js reconnects)."""
+    url = runtime.settings.database_url
+    if not is_pg(url):
+        yield
+        return
+    hub = runtime.hub
+
+    async def reconnected() -> None:
+        await hub.publish_local(Event("bus.reconnected"))
+        hub.close_sockets()
+
+    bus = PgBus(url, hub.deliver_remote, reconnected)
+    await bus.start()
+    hub.attach(bus.send)
+    hub.bus_stats = bus.stats
+    try:
+        yield
+    finally:
+        hub.attach(None)
+        hub.bus_stats = None
+        await bus.stop()
