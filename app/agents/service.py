@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agents.models import AgentSession
 from app.auth.models import User
 from app.telephony.ami import AmiConnection, AmiError
+from app.telephony.lifecycle import TELEPHONY
 from app.telephony.state import Member, TelephonyState
+from callflow import skills
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
-    from app.telephony.lifecycle import Telephony
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,12 @@ def interface_of(user: User) -> str:
     if not user.sip_endpoint:
         raise AgentError("该用户没有配置话机 (sip_endpoint)", 409)
     return f"PJSIP/{user.sip_endpoint}"
+
+
+def queues_in(rt: Runtime, platform: str | None) -> set[str]:
+    """The queues of a platform with their skill queues (all for None; none for an unknown platform)."""
+    base = set(rt.config.all_queues()) if platform is None else set(platform_queues(rt, platform))
+    return base | {skills.skill_queue(q, s) for q in base for s in rt.config.routed_skills}
 
 
 def platform_queues(rt: Runtime, platform: str) -> list[str]:
@@ -112,7 +119,7 @@ def agent_view(state: TelephonyState, user: User) -> dict[str, Any]:
 
 
 def conn_for(rt: Runtime, platform: str) -> AmiConnection:
-    tel: Telephony | None = rt.components.get("telephony")
+    tel = rt.get(TELEPHONY)
     if tel is None:
         raise AgentError("telephony is not running", 503)
     try:
@@ -148,15 +155,26 @@ async def _ami(conn: AmiConnection, action: dict[str, Any]) -> None:
         raise AgentError(f"Asterisk: {msg}", 502) from e
 
 
-def add_action(queue: str, iface: str, name: str, paused: bool = False) -> dict[str, Any]:
+def add_action(queue: str, iface: str, name: str, paused: bool = False, penalty: int = 0) -> dict[str, Any]:
     return {
         "Action": "QueueAdd",
         "Queue": queue,
         "Interface": iface,
         "MemberName": name,
         "StateInterface": iface,
+        "Penalty": str(penalty),
         "Paused": "true" if paused else "false",
     }
+
+
+def penalty_action(queue: str, iface: str, penalty: int) -> dict[str, Any]:
+    return {"Action": "QueuePenalty", "Queue": queue, "Interface": iface, "Penalty": str(penalty)}
+
+
+def wanted(rt: Runtime, user_skills: str | None, queues: list[str]) -> dict[str, int]:
+    """Every queue (platform queues and their skill queues) an agent signed in to ``queues`` belongs
+    to, with the member penalty of their skill level (callflow.skills)."""
+    return skills.memberships(queues, skills.decode(user_skills), rt.config.routed_skills)
 
 
 def pause_action(iface: str, paused: bool, reason: str = "") -> dict[str, Any]:
@@ -174,11 +192,14 @@ async def login(rt: Runtime, session: AsyncSession, user: User, queues: list[str
     iface = interface_of(user)
     conn = conn_for(rt, user.platform)
     row = await _session_row(session, user)
-    current = {m.queue for m in members_of(rt.components["telephony"].state, iface)}
-    for q in queues:
+    current = {m.queue for m in members_of(rt.require(TELEPHONY).state, iface)}
+    want = wanted(rt, user.skills, queues)
+    for q, penalty in want.items():
         if q not in current:
-            await _ami(conn, add_action(q, iface, user.username))
-    for q in current - set(queues):
+            await _ami(conn, add_action(q, iface, user.username, penalty=penalty))
+        elif penalty:
+            await _ami(conn, penalty_action(q, iface, penalty))
+    for q in current - set(want):
         await _ami(conn, {"Action": "QueueRemove", "Queue": q, "Interface": iface})
     row.queues = ",".join(queues)
     row.logged_in = True
@@ -189,7 +210,7 @@ async def logout(rt: Runtime, session: AsyncSession, user: User) -> None:
     iface = interface_of(user)
     conn = conn_for(rt, user.platform)
     row = await _session_row(session, user)
-    for m in members_of(rt.components["telephony"].state, iface):
+    for m in members_of(rt.require(TELEPHONY).state, iface):
         await _ami(conn, {"Action": "QueueRemove", "Queue": m.queue, "Interface": iface})
     row.logged_in = False
     row.pause_reason = None
@@ -198,7 +219,7 @@ async def logout(rt: Runtime, session: AsyncSession, user: User) -> None:
 async def pause(rt: Runtime, session: AsyncSession, user: User, reason: str | None) -> None:
     """reason None = ready (unpause, also ends wrap-up early)."""
     iface = interface_of(user)
-    if not members_of(rt.components["telephony"].state, iface):
+    if not members_of(rt.require(TELEPHONY).state, iface):
         raise AgentError("请先签入队列", 409)
     conn = conn_for(rt, user.platform)
     await _ami(conn, pause_action(iface, reason is not None, reason or ""))
@@ -212,26 +233,33 @@ async def sessions_to_restore(session: AsyncSession) -> list[AgentSession]:
 
 async def restore(rt: Runtime, server: str) -> int:
     """After (re)connecting to a server: ask it again for the members our agents asked for."""
-    tel: Telephony = rt.components["telephony"]
+    tel = rt.require(TELEPHONY)
     conn = tel.connections.get(server)
     if conn is None:
         return 0
     async with rt.db.sessionmaker() as session:
         rows = await sessions_to_restore(session)
+        levels = dict((await session.execute(select(User.id, User.skills))).tuples().all())
     n = 0
     for row in rows:
         if tel.connection_for(row.platform) is not conn:
             continue
         present = {m.queue for m in members_of(tel.state, row.interface)}
-        for q in row.queue_list:
+        want = wanted(rt, levels.get(row.user_id), row.queue_list)
+        for q, penalty in want.items():
             if q in present:
                 continue
             try:
-                await conn.action(add_action(q, row.interface, row.username, paused=bool(row.pause_reason)))
+                paused = bool(row.pause_reason)
+                await conn.action(add_action(q, row.interface, row.username, paused=paused, penalty=penalty))
                 n += 1
             except AmiError as e:
                 log.warning("restoring %s in %s failed: %s", row.username, q, e)
-        if row.pause_reason and present != set(row.queue_list):
+        # the pause the agent asked for is re-applied wherever the member is not paused for it now
+        # (also a member Asterisk kept or someone else re-added, unpaused, before we got here)
+        shown = members_of(tel.state, row.interface)
+        paused_as_asked = bool(shown) and all(m.paused and m.reason == row.pause_reason for m in shown)
+        if row.pause_reason and (present != set(want) or not paused_as_asked):
             try:
                 await conn.action(pause_action(row.interface, True, row.pause_reason))
             except AmiError as e:

@@ -1,11 +1,16 @@
-"""Authentication dependencies: bearer token or session cookie; role checks on every route."""
+"""Authentication dependencies: bearer token or session cookie; role checks on every route.
+
+A token travels only in the Authorization header or the HttpOnly session cookie — never in a URL
+(a URL ends up in access logs, browser history and Referer headers). WebSockets authenticate by the
+cookie, the header, or a first message {"type": "auth", "token": "…"} (see app.realtime.ws).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, WebSocket, status
+from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Role, User
@@ -13,38 +18,57 @@ from app.auth.service import AuthError
 from app.deps import get_session
 
 COOKIE = "hotline_session"
+# what a user who must choose a new password may still do
+PASSWORD_CHANGE_PATHS = frozenset({"/api/auth/me", "/api/auth/password", "/api/auth/logout"})
 
 
-def _token_from(headers: dict[str, str] | object, cookies: dict[str, str], query: dict[str, str]) -> str | None:
-    auth = headers.get("authorization", "") if hasattr(headers, "get") else ""  # type: ignore[union-attr]
-    if isinstance(auth, str) and auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    return cookies.get(COOKIE) or query.get("token")
+def token_from(headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return cookies.get(COOKIE) or None
 
 
 async def user_from_token(runtime: object, session: AsyncSession, token: str | None) -> User:
+    """One primary-key lookup: the user row carries the session version every token is checked against."""
     if not token:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required")
     try:
-        uid = runtime.signer.read(token)  # type: ignore[attr-defined]
+        uid, version = runtime.signer.read(token)  # type: ignore[attr-defined]
     except AuthError as e:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(e)) from e
     user = await session.get(User, uid)
     if user is None or not user.active:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or disabled user")
+    if version != (user.session_version or 0):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "session ended; log in again")
+    return user
+
+
+async def cached_user_from_token(runtime: object, session: AsyncSession, token: str | None) -> User:
+    """For reads: a session checked less than ``session_cache_ttl_s`` ago under the same session
+    version costs no query (app.auth.cache); otherwise as :func:`user_from_token`, then cached."""
+    if token:
+        try:
+            uid, version = runtime.signer.read(token)  # type: ignore[attr-defined]
+        except AuthError as e:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(e)) from e
+        cached = runtime.sessions.get(uid, version)  # type: ignore[attr-defined]
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+    user = await user_from_token(runtime, session, token)
+    runtime.sessions.put(user)  # type: ignore[attr-defined]
     return user
 
 
 async def current_user(request: Request, session: AsyncSession = Depends(get_session)) -> User:
-    token = _token_from(request.headers, request.cookies, dict(request.query_params))
-    return await user_from_token(request.app.state.runtime, session, token)
-
-
-async def websocket_user(websocket: WebSocket) -> User:
-    token = _token_from(websocket.headers, websocket.cookies, dict(websocket.query_params))
-    runtime = websocket.app.state.runtime
-    async with runtime.db.sessionmaker() as session:
-        return await user_from_token(runtime, session, token)
+    """The signed-in user. Reads (GET/HEAD) may use the session cache; writes always load the user in
+    their own transaction (they may change it, and they see a revocation at once)."""
+    check = cached_user_from_token if request.method in ("GET", "HEAD") else user_from_token
+    user = await check(request.app.state.runtime, session, token_from(request.headers, request.cookies))
+    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "password change required (POST /api/auth/password)")
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

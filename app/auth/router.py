@@ -1,30 +1,85 @@
 from __future__ import annotations
 
+import math
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import service
-from app.auth.deps import COOKIE, CurrentUser, require_roles
-from app.auth.models import Role, User
-from app.auth.schemas import LoginIn, LoginOut, UserCreate, UserOut
-from app.deps import SessionDep
+from app.auth import events, service
+from app.auth.deps import COOKIE, CurrentUser, token_from, user_from_token
+from app.auth.models import User
+from app.auth.schemas import LoginIn, LoginOut, PasswordChange, UserOut
+from app.deps import HubDep, SessionDep
+from app.events import commit_and_publish
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-@router.post("/login", response_model=LoginOut)
-async def login(data: LoginIn, request: Request, response: Response, session: SessionDep) -> LoginOut:
-    user = await service.authenticate(session, data.username, data.password)
-    if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
-    token = request.app.state.runtime.signer.issue(user)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=12 * 3600)
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Login only reads: on SQLite a deferred transaction, so a burst of logins (each waiting for its
+    argon2 hash) never holds the write lock that calls, cases and /health need."""
+    async with request.app.state.runtime.db.read_sessionmaker() as session:
+        yield session
+
+
+ReadSession = Annotated[AsyncSession, Depends(_read_session)]
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _start_session(request: Request, response: Response, user: User) -> LoginOut:
+    rt = request.app.state.runtime
+    token = rt.signer.issue(user)
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="strict", secure=rt.settings.cookie_secure,
+        max_age=rt.settings.token_ttl_s,
+    )
     return LoginOut(token=token, user=UserOut.model_validate(user))
 
 
+def _throttled(request: Request, username: str) -> None:
+    rt = request.app.state.runtime
+    wait = rt.throttle.retry_after(username, _address(request))
+    if wait > 0:
+        seconds = math.ceil(wait)
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed logins: try again in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
+    rt.throttle.attempt(username, _address(request))
+
+
+@router.post(
+    "/login",
+    response_model=LoginOut,
+    responses={401: {"description": "wrong username or password"}, 429: {"description": "throttled"}},
+)
+async def login(data: LoginIn, request: Request, response: Response, session: ReadSession) -> LoginOut:
+    _throttled(request, data.username)
+    user = await service.authenticate(session, data.username, data.password)
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+    request.app.state.runtime.throttle.succeeded(data.username, _address(request))
+    return _start_session(request, response, user)
+
+
 @router.post("/logout", status_code=204)
-async def logout(response: Response) -> None:
+async def logout(request: Request, response: Response, session: SessionDep, hub: HubDep) -> None:
+    """Ends the session server-side (every session of this user: the token version is bumped)."""
+    token = token_from(request.headers, request.cookies)
+    if token:
+        try:
+            user = await user_from_token(request.app.state.runtime, session, token)
+        except HTTPException:
+            user = None
+        if user is not None:
+            service.end_sessions(user)
+            await commit_and_publish(session, hub, [events.sessions_ended(user)])
     response.delete_cookie(COOKIE)
 
 
@@ -33,13 +88,17 @@ async def me(user: CurrentUser) -> User:
     return user
 
 
-@router.post("/users", response_model=UserOut, status_code=201)
-async def create_user(
-    data: UserCreate, session: SessionDep, _: Annotated[User, Depends(require_roles(Role.admin))]
-) -> User:
-    try:
-        user = await service.create_user(session, data)
-    except service.AuthError as e:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from e
-    await session.commit()
-    return user
+@router.post("/password", response_model=LoginOut, responses={401: {"description": "wrong password"}})
+async def change_password(
+    data: PasswordChange, request: Request, response: Response, session: SessionDep, hub: HubDep, user: CurrentUser
+) -> LoginOut:
+    """The user chooses a new password: every other session ends, this one continues with a new token."""
+    _throttled(request, user.username)
+    if not await service.verify_password_async(user.password_hash, data.current_password):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "current password is wrong")
+    request.app.state.runtime.throttle.succeeded(user.username, _address(request))
+    if data.new_password == data.current_password:
+        raise HTTPException(422, "the new password must differ from the current one")
+    await service.set_password(user, data.new_password, must_change=False)
+    await commit_and_publish(session, hub, [events.sessions_ended(user)])
+    return _start_session(request, response, user)

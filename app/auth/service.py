@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -10,8 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Role, User
 from app.auth.schemas import UserCreate
+from app.auth.scope import provincial_platform
 
 _hasher = PasswordHasher()
+# argon2 takes ~50-100 ms of CPU per hash: never on the event loop that also serves FastAGI and AMI.
+# Two threads (argon2-cffi releases the GIL) bound how much CPU a burst of logins can take.
+_hash_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
 
 
 class AuthError(Exception):
@@ -29,6 +36,14 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+async def hash_password_async(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(_hash_pool, hash_password, password)
+
+
+async def verify_password_async(password_hash: str, password: str) -> bool:
+    return await asyncio.get_running_loop().run_in_executor(_hash_pool, verify_password, password_hash, password)
+
+
 async def create_user(session: AsyncSession, data: UserCreate) -> User:
     existing = await session.scalar(select(User).where(User.username == data.username))
     if existing is not None:
@@ -36,11 +51,12 @@ async def create_user(session: AsyncSession, data: UserCreate) -> User:
     user = User(
         username=data.username,
         display_name=data.display_name or data.username,
-        password_hash=hash_password(data.password),
+        password_hash=await hash_password_async(data.password),
         role=data.role,
         platform=data.platform,
         unit_code=data.unit_code,
         sip_endpoint=data.sip_endpoint,
+        must_change_password=data.must_change_password,
     )
     session.add(user)
     await session.flush()
@@ -50,9 +66,16 @@ async def create_user(session: AsyncSession, data: UserCreate) -> User:
 async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
     user = await session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
-        hash_password(password)  # same cost whether or not the user exists
+        await hash_password_async(password)  # same cost whether or not the user exists
         return None
-    return user if verify_password(user.password_hash, password) else None
+    return user if await verify_password_async(user.password_hash, password) else None
+
+
+async def set_password(user: User, password: str, *, must_change: bool) -> None:
+    """A new password ends every session of the user."""
+    user.password_hash = await hash_password_async(password)
+    user.must_change_password = must_change
+    end_sessions(user)
 
 
 class TokenSigner:
@@ -61,20 +84,30 @@ class TokenSigner:
         self.ttl_s = ttl_s
 
     def issue(self, user: User) -> str:
-        return self._s.dumps({"uid": user.id, "role": user.role.value})
+        return self._s.dumps({"uid": user.id, "v": user.session_version or 0})
 
-    def read(self, token: str) -> int:
+    def read(self, token: str) -> tuple[int, int]:
+        """(user id, session version) of a valid token; the caller checks the version against the user."""
         try:
             data = self._s.loads(token, max_age=self.ttl_s)
         except SignatureExpired as e:
             raise AuthError("session expired") from e
         except BadSignature as e:
             raise AuthError("invalid session token") from e
-        return int(data["uid"])
+        try:
+            return int(data["uid"]), int(data["v"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise AuthError("invalid session token") from e
+
+
+def end_sessions(user: User) -> None:
+    """Ends every session of this user (logout, password change, disabling): tokens issued under the
+    old version are refused on their next request."""
+    user.session_version = (user.session_version or 0) + 1
 
 
 def sees_platform(user: User, platform: str | None) -> bool:
     """Province-level users and admins see every platform; others only their own."""
-    if user.role is Role.admin or user.platform == "province":
+    if user.role is Role.admin or user.platform == provincial_platform():
         return True
     return platform == user.platform

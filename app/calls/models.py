@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, Integer, String
+from sqlalchemy import Boolean, Float, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -15,6 +15,14 @@ COMPLETED = "completed"
 ABANDONED = "abandoned"
 VOICEMAIL = "voicemail"
 UNANSWERED = "unanswered"  # ended without reaching a queue or a mailbox
+
+#: Channel ids of simulated calls (`hotline call`, app.simcall) start with this: such a call is a test,
+#: kept out of every figure (wallboard, reports, metrics).
+TEST_CALL_PREFIX = "sim-"
+
+
+def is_simulated(*ids: str | None) -> bool:
+    return any(i and i.startswith(TEST_CALL_PREFIX) for i in ids)
 
 
 class Call(Base):
@@ -33,6 +41,9 @@ class Call(Base):
     caller_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
     caller_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
     trunk: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    did: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the number dialled, normalised
+    # the source hotline (并号/分线: 12345, 12315, a department's old line) the routing found for the DID
+    source_hotline: Mapped[str | None] = mapped_column(String(16), index=True, nullable=True)
     prefecture: Mapped[str | None] = mapped_column(String(32), nullable=True)
     platform: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)
     route: Mapped[str | None] = mapped_column(String(16), nullable=True)  # queue|voicemail|fallback
@@ -50,3 +61,6 @@ class Call(Base):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # a queue call-back (排队回拨, direction "out"): the uniqueid of the call whose caller asked for it
+    callback_of: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # simulated call

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from app.auth.deps import require_roles
 from app.auth.models import Role, User
 from app.auth.service import sees_platform
+from app.bounds import Offset
 from app.calls import service
 from app.calls.schemas import CallList, CallOut
 from app.deps import SessionDep
@@ -26,10 +27,12 @@ async def list_calls(
     caller: str | None = None,
     outcome: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
+    hotline: Annotated[str | None, Query(max_length=16, description="source hotline, e.g. 12315")] = None,
 ) -> CallList:
     rows, total = await service.list_calls(
-        session, platforms=_platform_scope(user), caller=caller, outcome=outcome, limit=limit, offset=offset
+        session, platforms=_platform_scope(user), caller=caller, outcome=outcome, limit=limit, offset=offset,
+        hotline=hotline,
     )
     return CallList(items=[CallOut.model_validate(r) for r in rows], total=total)
 

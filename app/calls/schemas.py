@@ -15,6 +15,8 @@ class CallOut(BaseModel):
     caller_kind: str | None
     prefecture: str | None
     platform: str | None
+    source_hotline: str | None = None
+    did: str | None = None
     route: str | None
     reason: str | None
     queue: str | None
@@ -29,6 +31,7 @@ class CallOut(BaseModel):
     queued_at: datetime | None
     answered_at: datetime | None
     ended_at: datetime | None
+    callback_of: str | None = None  # a queue call-back: the call whose caller asked for it
 
     model_config = {"from_attributes": True}
 

@@ -76,6 +76,7 @@ async def get_or_create(
     call = await find(session, uniqueid, by_linkedid=by_linkedid)
     if call is None:
         call = Call(uniqueid=uniqueid, **defaults)
+        call.is_test = m.is_simulated(uniqueid, defaults.get("linkedid"))
         for key, value in call.__table__.columns.items():  # Python-side defaults now, not at flush
             if getattr(call, key) is None and value.default is not None and not callable(value.default.arg):
                 setattr(call, key, value.default.arg)
@@ -101,6 +102,7 @@ async def record_decision(
 ) -> Call:
     call = await get_or_create(session, uniqueid, linkedid=linkedid, server=server, caller=caller)
     call.linkedid = linkedid or call.linkedid
+    call.is_test = call.is_test or m.is_simulated(call.linkedid)
     call.channel = channel
     call.caller = caller
     call.caller_name = caller_name
@@ -111,6 +113,8 @@ async def record_decision(
     call.platform = decision.get("platform")
     call.route = decision.get("route")
     call.reason = decision.get("reason")
+    call.source_hotline = decision.get("hotline") or call.source_hotline
+    call.did = decision.get("dnid") or call.did
     if decision.get("route") == "queue":
         call.queue = call.queue or decision.get("queue")
     call.routed_at = at or utcnow()
@@ -123,6 +127,12 @@ async def on_route_event(session: AsyncSession, uniqueid: str, fields: dict[str,
     route = fields.get("route") or "fallback"
     if not call.route or route == "fallback":
         call.route = route
+    if route == "fallback":
+        # the routing failed (even one the FastAGI process had written down before it died): the dialplan
+        # sent the call to the default queue of the platform it names, which then answers for it (the row
+        # counts for that platform even when the caller hangs up before reaching the queue)
+        call.queue = fields.get("queue") or call.queue
+        call.platform = fields.get("platform") or call.platform
     if fields.get("agi_ms"):
         try:
             call.agi_ms = float(fields["agi_ms"])
@@ -131,6 +141,8 @@ async def on_route_event(session: AsyncSession, uniqueid: str, fields: dict[str,
     if route == "voicemail":
         call.outcome = m.VOICEMAIL if call.outcome == m.IN_PROGRESS else call.outcome
     call.linkedid = call.linkedid or fields.get("linkedid")
+    call.source_hotline = call.source_hotline or fields.get("source") or None
+    call.did = call.did or (fields.get("did") or "")[:32] or None
     return call
 
 
@@ -219,8 +231,11 @@ async def list_calls(
     outcome: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    hotline: str | None = None,
 ) -> tuple[list[Call], int]:
     q = select(Call)
+    if hotline:
+        q = q.where(Call.source_hotline == hotline)
     if platforms is not None:
         q = q.where(Call.platform.in_(platforms))
     if caller:

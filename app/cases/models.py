@@ -31,6 +31,8 @@ class Case(Base):
     citizen_phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)  # citizen asked 保密
     call_uniqueid: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    # the hotline the citizen dialled (并号/分线), taken from the call; None for other channels
+    source_hotline: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     lead_unit: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     status: Mapped[str] = mapped_column(String(24), default="intake")
     # per-stage deadlines, and the one governing the current stage (copied for the indexed sweep)
@@ -48,7 +50,7 @@ class Case(Base):
     transfer_to: Mapped[str | None] = mapped_column(String(32), nullable=True)
     merged_into: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)  # reports
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -120,3 +122,24 @@ class CaseReminder(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64), default="system")
     notified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CaseHandover(Base):
+    """One 移交 of a case between platforms (prefecture ↔ province, or to a peer deployment): who sent it
+    where and why, and the receiver's decision. The sending platforms keep seeing the case through
+    these rows (its status to 办结 and 回访) without acting on it."""
+
+    __tablename__ = "case_handovers"
+    __table_args__ = (Index("ix_case_handovers_from", "from_platform", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    from_platform: Mapped[str] = mapped_column(String(32))
+    to_platform: Mapped[str] = mapped_column(String(32), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending | accepted | returned | recalled
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -29,3 +29,21 @@ async def unit_cases() -> FileResponse:
 async def office() -> FileResponse:
     """Hotline office: supervision board (red/yellow), extension approvals, reminders."""
     return page(TEMPLATES / "office.html")
+
+
+@router.get("/ui/handovers")
+async def handovers() -> FileResponse:
+    """Both sides of 移交: accept or return what waits here; follow what this platform handed over."""
+    return page(TEMPLATES / "handovers.html")
+
+
+@router.get("/ui/case")
+async def case_page() -> FileResponse:
+    """One case: its facts, history and every action the transition table allows this user now."""
+    return page(TEMPLATES / "case.html")
+
+
+@router.get("/ui/search")
+async def search_page() -> FileResponse:
+    """Case search: number, phone, words, status, dates."""
+    return page(TEMPLATES / "search.html")

@@ -2,29 +2,48 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, String, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.auth.models import Role, User
 from app.auth.service import sees_platform
 from app.cases import workflow as wf
 from app.cases.context import CaseContext
 from app.cases.masking import mask_name, mask_phone, normalise_phone
-from app.cases.models import Case, CaseUnit
+from app.cases.models import Case, CaseEvent, CaseHandover, CaseUnit
 from app.cases.schemas import CaseOut
 
 DUE_STATES = ("intake", "returned", "reopened", "dispatched", "signed", "in_progress", "extension_requested")
 
 
-def can_see(user: User, case: Case, co_units: list[str]) -> bool:
+def can_see(user: User, case: Case, co_units: list[str], watchers: list[str] | tuple[str, ...] = ()) -> bool:
+    """``watchers``: the platforms that handed the case over earlier (they keep seeing its status)."""
     if user.role is Role.admin:
         return True
     if user.role is Role.unit:
         return bool(user.unit_code) and (case.lead_unit == user.unit_code or user.unit_code in co_units)
-    return sees_platform(user, case.platform)
+    return sees_platform(user, case.platform) or user.platform in (case.transfer_to, *watchers)
+
+
+def side_of(user: User | None, case: Case) -> str | None:
+    """An office user's side of the case (workflow.OWNER, RECEIVER, WATCHER); None for units, the
+    system and administrators (who may act on either side)."""
+    if user is None or user.role in (Role.unit, Role.admin):
+        return None
+    if case.status == wf.HANDED_OVER and user.platform == case.transfer_to:
+        return wf.RECEIVER
+    return wf.OWNER if sees_platform(user, case.platform) else wf.WATCHER
+
+
+async def watchers_of(session: AsyncSession, case_id: int) -> list[str]:
+    rows = await session.scalars(select(CaseHandover.from_platform).where(CaseHandover.case_id == case_id))
+    return list(dict.fromkeys(rows))
 
 
 def scoped(q: Select[Any], user: User) -> Select[Any]:
@@ -36,6 +55,15 @@ def scoped(q: Select[Any], user: User) -> Select[Any]:
     if sees_platform(user, None):
         return q
     return q.where(Case.platform == user.platform)
+
+
+def _relation(user: User | None, case: Case, co_units: list[str]) -> str | None:
+    """A unit user's relation to the case (the table's unit guards); None for everyone else."""
+    if user is None or user.role is not Role.unit:
+        return None
+    if user.unit_code is not None and user.unit_code == case.lead_unit:
+        return wf.LEAD
+    return wf.CO if user.unit_code in co_units else wf.OTHER
 
 
 def to_out(
@@ -53,13 +81,80 @@ def to_out(
     out.category_name = ctx.rules.category_names().get(case.category_code or "")
     out.light = ctx.clock().light(case.due_at, now, threshold) if case.status in DUE_STATES else ""
     role = user.role.value if user is not None else wf.SYSTEM
-    out.allowed_actions = wf.allowed_actions(case.status, role)
+    out.allowed_actions = (
+        []
+        if ctx.held_remotely(case.status, case.platform, case.transfer_to)
+        else wf.allowed_actions(case.status, role, _relation(user, case, co_units), side_of(user, case))
+    )
     # full phone/name only for the hotline staff of the platform, and for units unless 保密
     staff = user is not None and user.role in (Role.agent, Role.supervisor, Role.admin)
     if not staff and (user is None or case.confidential):
         out.citizen_phone = mask_phone(case.citizen_phone)
         out.citizen_name = mask_name(case.citizen_name)
     return out
+
+
+class json_codes(FunctionElement[str]):
+    """A JSON array of a string column's values, in id order: json_agg on PostgreSQL,
+    json_group_array on SQLite (over rows the subquery already ordered)."""
+
+    type = String()
+    inherit_cache = True
+    name = "json_codes"
+
+
+@compiles(json_codes, "postgresql")
+def _json_codes_pg(element: json_codes, compiler: Any, **kw: Any) -> str:
+    value, order = list(element.clauses)
+    return f"json_agg({compiler.process(value, **kw)} ORDER BY {compiler.process(order, **kw)})::text"
+
+
+@compiles(json_codes)
+def _json_codes_default(element: json_codes, compiler: Any, **kw: Any) -> str:
+    value, _ = list(element.clauses)
+    return f"json_group_array({compiler.process(value, **kw)})"
+
+
+def co_units_column() -> Any:
+    """The case's co-units as a correlated scalar subquery (a JSON array, or NULL when none)."""
+    return (
+        select(json_codes(CaseUnit.unit_code, CaseUnit.id))
+        .where(CaseUnit.case_id == Case.id, CaseUnit.role == "co")
+        .correlate(Case)
+        .scalar_subquery()
+    )
+
+
+def _codes(raw: str | None) -> list[str]:
+    return [str(c) for c in json.loads(raw)] if raw else []
+
+
+def watchers_column() -> Any:
+    """The platforms that handed the case over earlier, as a correlated scalar subquery (JSON array)."""
+    return (
+        select(json_codes(CaseHandover.from_platform, CaseHandover.id))
+        .where(CaseHandover.case_id == Case.id)
+        .correlate(Case)
+        .scalar_subquery()
+    )
+
+
+async def case_with_events(
+    session: AsyncSession, number: str
+) -> tuple[Case, list[str], list[str], list[CaseEvent]] | None:
+    """A case, its co-units, its watchers and its audit log (in order), in ONE query (GET case)."""
+    rows = (
+        await session.execute(
+            select(Case, co_units_column(), watchers_column(), CaseEvent)
+            .outerjoin(CaseEvent, CaseEvent.case_id == Case.id)
+            .where(Case.number == number)
+            .order_by(CaseEvent.id)
+        )
+    ).all()
+    if not rows:
+        return None
+    case, co, watchers = rows[0][0], _codes(rows[0][1]), list(dict.fromkeys(_codes(rows[0][2])))
+    return case, co, watchers, [r[3] for r in rows if r[3] is not None]
 
 
 async def co_units_of(session: AsyncSession, case_ids: list[int]) -> dict[int, list[str]]:
@@ -85,10 +180,32 @@ async def list_cases(
     unit: str | None = None,
     platform: str | None = None,
     overdue: bool | None = None,
+    number: str | None = None,
+    words: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[Case], int]:
+) -> tuple[list[tuple[Case, list[str]]], int]:
+    """One page of the cases the user may see, each with its co-units, and the total. ``number``: the
+    case number or its beginning; ``words``: every word (space-separated) in the summary, the detail
+    or the answer; ``created_from``/``created_to``: [from, to)."""
     q = scoped(select(Case), user)
+    if number:
+        q = q.where(Case.number.like(_like(number.strip()) + "%", escape="\\"))
+    for w in (words or "").split()[:10]:
+        pat = "%" + _like(w) + "%"
+        q = q.where(
+            or_(
+                Case.summary.like(pat, escape="\\"),
+                Case.detail.like(pat, escape="\\"),
+                Case.answer.like(pat, escape="\\"),
+            )
+        )
+    if created_from is not None:
+        q = q.where(Case.created_at >= created_from)
+    if created_to is not None:
+        q = q.where(Case.created_at < created_to)
     if status:
         q = q.where(Case.status.in_(status.split(",")))
     if citizen_phone:
@@ -99,11 +216,27 @@ async def list_cases(
         q = q.where(Case.platform == platform)
     if overdue is True:
         q = q.where(Case.overdue_at.is_not(None))
-    total = await session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = await session.scalars(
-        q.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit).offset(offset)
-    )
-    return list(rows), int(total)
+    # the page, each row's co-units and the total in ONE query (count(*) OVER () before LIMIT)
+    page = (
+        await session.execute(
+            q.add_columns(co_units_column(), func.count().over())
+            .order_by(Case.created_at.desc(), Case.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    if page:
+        total = int(page[0][2])
+    elif offset:  # past the end: the page says nothing about the total
+        total = int(await session.scalar(select(func.count()).select_from(q.subquery())) or 0)
+    else:
+        total = 0
+    return [(r[0], _codes(r[1])) for r in page], total
+
+
+def _like(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern (its % and _ match only themselves)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def board(session: AsyncSession, user: User, ctx: CaseContext, now: datetime) -> dict[str, Any]:
@@ -129,4 +262,26 @@ async def board(session: AsyncSession, user: User, ctx: CaseContext, now: dateti
         "extension_requests": ext,
         "threshold": threshold,
         "warnings": list(dict.fromkeys(warnings)),
+    }
+
+
+async def first_contact(session: AsyncSession, start: datetime, end: datetime, platform: str | None) -> dict[str, Any]:
+    """Cases taken in [start, end) and how many were answered on the spot (直接答复), of which from the
+    knowledge base (the ``answer_kb`` transition, citing an article)."""
+    q = (
+        select(CaseEvent.action, func.count())
+        .select_from(CaseEvent)
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(CaseEvent.action.in_(("create", "answer", "answer_kb")), CaseEvent.at >= start, CaseEvent.at < end)
+        .group_by(CaseEvent.action)
+    )
+    if platform is not None:
+        q = q.where(Case.platform == platform)
+    n = {a: int(c) for a, c in (await session.execute(q)).all()}
+    created, direct = n.get("create", 0), n.get("answer", 0) + n.get("answer_kb", 0)
+    return {
+        "created": created,
+        "answered_directly": direct,
+        "answered_from_kb": n.get("answer_kb", 0),
+        "direct_rate": round(direct / created, 4) if created else None,
     }

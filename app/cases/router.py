@@ -3,7 +3,7 @@ the router commits, then publishes ``case.created`` / ``case.transition``."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
@@ -13,6 +13,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.deps import require_roles
 from app.auth.models import Role, User
+from app.bounds import Offset
+from app.cases import events as ev_build
 from app.cases import queries, service
 from app.cases import workflow as wf
 from app.cases.context import CaseContext, of_runtime
@@ -33,9 +35,9 @@ from app.cases.schemas import (
     TransitionIn,
 )
 from app.db import utcnow
-from app.deps import HubDep, SessionDep, get_runtime
-from app.events import Event, EventHub
-from app.runtime import Runtime
+from app.deps import HubDep, SessionDep
+from app.events import EventHub, commit_and_publish
+from app.runtime import Runtime, get_runtime
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
 Anyone = Annotated[User, Depends(require_roles(Role.agent, Role.supervisor, Role.admin, Role.unit))]
@@ -43,7 +45,7 @@ Office = Annotated[User, Depends(require_roles(Role.agent, Role.supervisor, Role
 Manager = Annotated[User, Depends(require_roles(Role.supervisor, Role.admin))]
 
 
-def _ctx(runtime: Annotated[Runtime, Depends(get_runtime)]) -> CaseContext:
+async def _ctx(runtime: Annotated[Runtime, Depends(get_runtime)]) -> CaseContext:
     return of_runtime(runtime)
 
 
@@ -53,35 +55,16 @@ Ctx = Annotated[CaseContext, Depends(_ctx)]
 async def _visible(session: AsyncSession, number: str, user: User) -> tuple[Case, list[str]]:
     case = await service.get_by_number(session, number)
     co = await service.unit_codes(session, case) if case is not None else []
-    if case is None or not queries.can_see(user, case, co):
+    watchers = await queries.watchers_of(session, case.id) if case is not None else []
+    if case is None or not queries.can_see(user, case, co, watchers):
         raise HTTPException(404, f"no case {number}")
     return case, co
 
 
 def _event_out(ev: CaseEvent) -> EventOut:
     out = EventOut.model_validate(ev)
-    out.action_label = "受理" if ev.action == "create" else wf.ACTION_LABELS.get(ev.action, ev.action)
+    out.action_label = "受理" if ev.action == "create" else wf.label_of(ev.action)
     return out
-
-
-def _event(ev: CaseEvent, case: Case) -> Event:
-    return Event(
-        "case.transition",
-        {
-            "number": case.number,
-            "action": ev.action,
-            "from": ev.from_status,
-            "to": ev.to_status,
-            "platform": case.platform,
-            "lead_unit": case.lead_unit,
-            "actor": ev.actor_name,
-        },
-    )
-
-
-async def _commit_publish(session: AsyncSession, hub: EventHub, events: list[Event]) -> None:
-    await session.commit()
-    await hub.publish_all(events)
 
 
 @router.get("/categories", response_model=list[Category])
@@ -91,18 +74,19 @@ async def categories(user: Anyone, ctx: Ctx) -> list[Category]:
 
 @router.get("/workflow")
 async def workflow_table(user: Anyone) -> list[dict[str, Any]]:
-    """The transition table: from state, action, to state, roles allowed."""
-    return [
-        {
-            "from": f,
-            "action": a,
-            "to": r.to,
-            "roles": sorted(r.roles),
-            "label": r.label,
-            "needs_note": r.needs_note,
-        }
-        for (f, a), r in sorted(wf.TRANSITIONS.items())
-    ]
+    """The transition table: from state, action, to state, roles allowed, guards, effects."""
+    return wf.table()
+
+
+@router.get("/vocabulary")
+async def vocabulary(user: Anyone, ctx: Ctx) -> dict[str, Any]:
+    """What the pages name: the states with their Chinese labels, the platforms, the case types."""
+    return {
+        "states": [{"code": s, "label": wf.LABELS.get(s, s)} for s in wf.STATES],
+        "platforms": [{"code": p.code, "name": p.short_name} for p in ctx.config.platforms],
+        "types": {"consultation": "咨询", "help": "求助", "suggestion": "建议", "complaint": "投诉",
+                  "report": "举报", "praise": "表扬"},
+    }  # fmt: skip
 
 
 @router.post("", response_model=CaseCreated, status_code=201)
@@ -121,22 +105,7 @@ async def create(data: CaseCreate, session: SessionDep, hub: HubDep, user: Offic
             if queries.can_see(user, d, [])
         ],
     )
-    await _commit_publish(
-        session,
-        hub,
-        [
-            Event(
-                "case.created",
-                {
-                    "number": case.number,
-                    "platform": case.platform,
-                    "channel": case.channel,
-                    "type": case.type,
-                    "call_uniqueid": case.call_uniqueid,
-                },
-            )
-        ],
-    )
+    await commit_and_publish(session, hub, [ev_build.created(case)])
     return out
 
 
@@ -150,12 +119,25 @@ async def list_cases(
     unit: str | None = None,
     platform: str | None = None,
     overdue: bool | None = None,
+    number: Annotated[str | None, Query(max_length=32, description="case number or its beginning")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="words in the summary, detail or answer")] = None,
+    created_from: Annotated[date | None, Query(description="taken on or after this day (local)")] = None,
+    created_to: Annotated[date | None, Query(description="taken on or before this day (local)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
+    """Case search: by status (comma-separated), phone, unit, platform, number, words and dates."""
     if citizen_phone and user.role is Role.unit:
         raise HTTPException(403, "unit handlers cannot search cases by phone number")
-    rows, total = await queries.list_cases(
+    if status and not set(status.split(",")) <= set(wf.STATES):
+        raise HTTPException(422, f"unknown status in {status!r}; known: {', '.join(wf.STATES)}")
+    if created_from and created_to and created_to < created_from:
+        raise HTTPException(422, "created_to is before created_from")
+
+    def day_start(d: date) -> datetime:
+        return datetime.combine(d, time.min, tzinfo=ctx.zone)
+
+    page, total = await queries.list_cases(
         session,
         user,
         status=status,
@@ -163,15 +145,16 @@ async def list_cases(
         unit=unit,
         platform=platform,
         overdue=overdue,
+        number=number,
+        words=q,
+        created_from=day_start(created_from) if created_from else None,
+        created_to=day_start(created_to + timedelta(days=1)) if created_to else None,
         limit=limit,
         offset=offset,
     )
-    co = await queries.co_units_of(session, [r.id for r in rows])
     now = utcnow()
     threshold = ctx.clock().near_threshold(now)
-    return _json(
-        CaseList(items=[queries.to_out(r, user, ctx, now, co[r.id], threshold) for r in rows], total=total)
-    )
+    return _json(CaseList(items=[queries.to_out(r, user, ctx, now, co, threshold) for r, co in page], total=total))
 
 
 @router.get("/board", response_model=BoardOut)
@@ -198,8 +181,11 @@ async def board(session: SessionDep, user: Office, ctx: Ctx, now: datetime | Non
 
 @router.get("/{number}", response_model=CaseDetail)
 async def get_case(number: str, session: SessionDep, user: Anyone, ctx: Ctx) -> Response:
-    case, co = await _visible(session, number, user)
-    return await _detail(session, case, user, ctx, co)
+    found = await queries.case_with_events(session, number)  # one query: case, co-units, watchers, log
+    if found is None or not queries.can_see(user, found[0], found[1], found[2]):
+        raise HTTPException(404, f"no case {number}")
+    case, co, _, events = found
+    return _detail_json(case, co, events, user, ctx)
 
 
 async def _detail(
@@ -207,9 +193,13 @@ async def _detail(
 ) -> Response:
     if co is None:
         co = await service.unit_codes(session, case)
+    return _detail_json(case, co, await service.events_of(session, case), user, ctx)
+
+
+def _detail_json(case: Case, co: list[str], events: list[CaseEvent], user: User, ctx: CaseContext) -> Response:
     out = queries.to_out(case, user, ctx, utcnow(), co, cls=CaseDetail)
     assert isinstance(out, CaseDetail)
-    out.events = [_event_out(e) for e in await service.events_of(session, case)]
+    out.events = [_event_out(e) for e in events]
     return _json(out)
 
 
@@ -239,7 +229,7 @@ async def _apply(
     except StaleDataError:
         await session.rollback()
         raise HTTPException(409, f"case {number} was changed by someone else meanwhile; reload it") from None
-    await _commit_publish(session, hub, [_event(ev, case) for ev in events])
+    await commit_and_publish(session, hub, ev_build.of_audits(events, case))
     return await _detail(session, case, user, ctx)
 
 

@@ -1,15 +1,16 @@
 """Case rules: deadlines, numbering, categories, scheduler. Defaults follow the provincial plan;
-an administrator overrides any of them with YAML (``$HOTLINE_CASE_RULES`` or ``<var_dir>/case_rules.yaml``)."""
+an administrator overrides any of them with YAML (``settings.case_rules``, i.e. ``$HOTLINE_CASE_RULES``, or
+``<var_dir>/case_rules.yaml``)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
+from app.runtime import Key
 from callflow.calendar import normalise_windows
 
 CASE_TYPES = ("consultation", "help", "suggestion", "complaint", "report", "praise")
@@ -94,28 +95,6 @@ DEFAULT_CATEGORIES: list[dict[str, Any]] = [
     {"code": "99", "name": "其他", "children": [{"code": "9901", "name": "其他事项"}]},
 ]
 
-# Case-number prefixes, read out on the phone: unique across the province's platforms.
-DEFAULT_PREFIXES = {
-    "province": "YN",
-    "kunming": "KM",
-    "qujing": "QJ",
-    "yuxi": "YX",
-    "baoshan": "BS",
-    "zhaotong": "ZT",
-    "lijiang": "LJ",
-    "puer": "PE",
-    "lincang": "LC",
-    "chuxiong": "CX",
-    "honghe": "HH",
-    "wenshan": "WS",
-    "xishuangbanna": "BN",
-    "dali": "DL",
-    "dehong": "DH",
-    "nujiang": "NJ",
-    "diqing": "DQ",
-}
-
-
 class CaseRules(BaseModel):
     # 分办: taken before the cutoff → dispatched the same day (by same_day_by), else by next_day_by
     dispatch_cutoff: str = "16:00"
@@ -136,11 +115,14 @@ class CaseRules(BaseModel):
     extension_working_days: int = 15
     max_extensions: int = 1
     near_due_working_hours: float = 4  # yellow when due within this many working hours
-    number_prefixes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_PREFIXES))
+    # case-number prefixes come from the platform config (case_prefix); these override them per platform
+    number_prefixes: dict[str, str] = Field(default_factory=dict)
     categories: list[Category] = Field(default_factory=lambda: [Category(**c) for c in DEFAULT_CATEGORIES])
     sweep_interval_s: float = 60  # 0 disables the background scheduler
     outbox_max_attempts: int = 20
     outbox_retry_s: float = 60
+
+    _names: dict[str, str] | None = PrivateAttr(default=None)
 
     @field_validator("work_windows")
     @classmethod
@@ -159,10 +141,13 @@ class CaseRules(BaseModel):
             raise ValueError(f"case-number prefixes must be unique across platforms; duplicated: {dup}")
         return self
 
-    def prefix(self, platform: str) -> str:
-        return self.number_prefixes.get(platform) or platform.upper()
-
     def category_names(self) -> dict[str, str]:
+        """Code -> display name (built once per rules object: every case shown asks)."""
+        if self._names is None:
+            self._names = self._build_names()
+        return self._names
+
+    def _build_names(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for top in self.categories:
             out[top.code] = top.name
@@ -171,10 +156,9 @@ class CaseRules(BaseModel):
         return out
 
 
-def load_rules(var_dir: Path | None = None) -> CaseRules:
-    """Defaults, overridden by $HOTLINE_CASE_RULES or <var_dir>/case_rules.yaml when present."""
-    path_s = os.environ.get("HOTLINE_CASE_RULES")
-    path = Path(path_s) if path_s else (var_dir / "case_rules.yaml" if var_dir else None)
+def load_rules(var_dir: Path | None = None, path: Path | None = None) -> CaseRules:
+    """Defaults, overridden by ``path`` (settings.case_rules) or <var_dir>/case_rules.yaml when present."""
+    path = path or (var_dir / "case_rules.yaml" if var_dir else None)
     if path is None or not path.exists():
         return CaseRules()
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -183,10 +167,13 @@ def load_rules(var_dir: Path | None = None) -> CaseRules:
     return CaseRules(**data)
 
 
+CASE_RULES: Key[CaseRules] = Key("case_rules")
+
+
 def rules_of(runtime: Any) -> CaseRules:
-    """The running service's rules (loaded once, kept in runtime.components)."""
-    rules = runtime.components.get("case_rules")
+    """The running service's rules (loaded once, kept in the runtime's CASE_RULES slot)."""
+    rules = runtime.get(CASE_RULES)
     if rules is None:
-        rules = load_rules(runtime.settings.var_dir)
-        runtime.components["case_rules"] = rules
-    return rules  # type: ignore[no-any-return]
+        rules = load_rules(runtime.settings.var_dir, runtime.settings.case_rules)
+        runtime.put(CASE_RULES, rules)
+    return rules

@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, false, insert, literal, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.cases.context import CaseContext, current, install
+from app.cases.context import CASE_CONTEXT, CaseContext, current, install
 from app.cases.models import Case, CaseReminder
 from app.cases.queries import DUE_STATES
 from app.db import utcnow
+from app.health.router import EXTRA_CHECKS
+from app.outbox.health import outbox_health
 from app.outbox.models import OutboxMessage
-from app.outbox.service import deliver_pending, senders_of
+from app.outbox.service import senders_of
+from app.outbox.worker import deliver_due
+from app.pg import while_leading
+from app.runtime import Key
 
 log = logging.getLogger(__name__)
 
@@ -138,63 +143,60 @@ async def sweep(
                 .execution_options(synchronize_session=False)
             )
         )
+    # Mark only what was reminded: on PostgreSQL each statement has its own snapshot, so a case committed
+    # between the reminder insert and this update would otherwise be marked with no reminder, for good.
+    reminded = (
+        select(CaseReminder.id)
+        .where(
+            CaseReminder.case_id == Case.id,
+            CaseReminder.kind == "overdue",
+            CaseReminder.due_at == Case.due_at,
+        )
+        .exists()
+    )
     marked = await session.execute(
         update(Case)
-        .where(open_due, Case.due_at < now, Case.overdue_at.is_(None))
+        .where(open_due, Case.due_at < now, Case.overdue_at.is_(None), reminded)
         .values(overdue_at=now)
         .execution_options(synchronize_session=False)
     )
     return {"marked_overdue": _rows(marked), "reminders": created, "notices": notices}
 
 
+#: Other domains' periodic reminders, run by this scheduler before it delivers the outbox (so what
+#: they queue goes out in the same run): name -> fn(runtime, session, now) returning a count. The
+#: scheduler commits after each; one that fails is logged and the others go on.
+EXTRA_SWEEPS: dict[str, Callable[[Any, AsyncSession, datetime], Awaitable[int]]] = {}
+
+
 async def run_once(runtime: Any, now: datetime | None = None) -> dict[str, int]:
-    ctx = install(runtime) if "case_context" not in runtime.components else runtime.components["case_context"]
+    ctx = runtime.get(CASE_CONTEXT) or install(runtime)
     async with runtime.db.sessionmaker() as session:
         counts = await sweep(session, now, ctx)
         await session.commit()
-    async with runtime.db.sessionmaker() as session:
-        sent = await deliver_pending(
-            session,
-            senders_of(runtime),
-            now=now,
-            retry_s=ctx.rules.outbox_retry_s,
-            max_attempts=ctx.rules.outbox_max_attempts,
-        )
-        await session.commit()
+    for name, fn in list(EXTRA_SWEEPS.items()):
+        try:
+            async with runtime.db.sessionmaker() as session:
+                counts[name] = await fn(runtime, session, now or utcnow())
+                await session.commit()
+        except Exception:
+            log.exception("%s sweep failed; retrying next interval", name)
+    sent = await deliver_due(
+        runtime.db.sessionmaker,
+        senders_of(runtime),
+        now=now,
+        retry_s=ctx.rules.outbox_retry_s,
+        max_attempts=ctx.rules.outbox_max_attempts,
+    )
     return {**counts, **sent}
 
 
-async def outbox_health(runtime: Any) -> tuple[bool, dict[str, Any]]:
-    """/health entry: messages that could not be sent (failed, or pending for over an hour)."""
-    from sqlalchemy import func
-
-    async with runtime.db.sessionmaker() as session:
-        rows = dict(
-            (
-                await session.execute(
-                    select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-                )
-            ).all()
-        )
-        stuck = await session.scalar(
-            select(func.count()).where(
-                OutboxMessage.status == "pending", OutboxMessage.created_at < utcnow() - timedelta(hours=1)
-            )
-        )
-    detail = {"pending": rows.get("pending", 0), "failed": rows.get("failed", 0), "stuck_over_1h": stuck or 0}
-    ok = not detail["failed"] and not detail["stuck_over_1h"]
-    if not ok:
-        detail["reason"] = (
-            f"outbox: {detail['failed']} failed, {detail['stuck_over_1h']} pending for over an hour"
-        )
-    return ok, detail
+CASE_SCHEDULER: Key[asyncio.Task[None] | None] = Key("case_scheduler")
 
 
 @asynccontextmanager
 async def case_scheduler(runtime: Any) -> AsyncIterator[None]:
     """STARTERS entry: installs the case context and runs the sweep every ``sweep_interval_s``."""
-    from app.health.router import EXTRA_CHECKS
-
     ctx = install(runtime)
     EXTRA_CHECKS["outbox"] = outbox_health
     interval = ctx.rules.sweep_interval_s
@@ -208,15 +210,25 @@ async def case_scheduler(runtime: Any) -> AsyncIterator[None]:
             except Exception:
                 log.exception("case sweep failed; retrying next interval")
 
-    if interval > 0:
-        task = asyncio.create_task(loop(), name="case-scheduler")
-    runtime.components["case_scheduler"] = task
-    try:
-        yield
-    finally:
+    async def elected() -> None:
+        nonlocal task
+        if interval > 0:
+            task = asyncio.create_task(loop(), name="case-scheduler")
+        runtime.put(CASE_SCHEDULER, task)
+
+    async def deposed() -> None:
+        nonlocal task
+        runtime.put(CASE_SCHEDULER, None)
         if task is not None:
             task.cancel()
             try:
                 await task
             except asyncio.CancelledError:
                 pass
+            task = None
+
+    runtime.put(CASE_SCHEDULER, None)
+    # the sweep and the outbox run in one process at a time (PostgreSQL: the leader of jobs:cases)
+    url, every = runtime.settings.database_url, runtime.settings.leader_interval_s
+    async with while_leading(url, "jobs:cases", elected, deposed, every):
+        yield

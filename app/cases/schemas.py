@@ -5,48 +5,53 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Channel = Literal["phone", "voicemail", "web", "sms", "email", "wechat"]
+from app.bounds import Code, PlatformCode
+
+Channel = Literal["phone", "voicemail", "web", "sms", "email", "wechat", "weibo", "app", "open311"]
 CaseType = Literal["consultation", "help", "suggestion", "complaint", "report", "praise"]
 
 
 class CaseCreate(BaseModel):
     channel: Channel = "phone"
     type: CaseType = "consultation"
-    category_code: str | None = None
+    category_code: str | None = Field(default=None, min_length=1, max_length=16)
     summary: str = Field(min_length=1, max_length=255)
     detail: str = Field(default="", max_length=20000)
     citizen_name: str | None = Field(default=None, max_length=64)
     citizen_phone: str | None = Field(default=None, max_length=32)
     confidential: bool = False
-    platform: str | None = None  # default: the creating user's platform
-    prefecture: str | None = None
-    call_uniqueid: str | None = None
+    platform: PlatformCode | None = None  # default: the creating user's platform
+    prefecture: PlatformCode | None = None
+    call_uniqueid: Code | None = None
 
 
 class TransitionIn(BaseModel):
     action: str = Field(
+        max_length=32,
         description="answer, dispatch, sign, return, progress, request_extension, "
         "approve_extension, refuse_extension, reply, reject_reply, feedback, rate, reopen, "
-        "close, publish, remind, transfer"
+        "close, publish, remind, transfer, hand_over, accept_handover, refuse_handover, recall_handover"
     )
     note: str | None = Field(default=None, max_length=20000)
-    unit_code: str | None = Field(default=None, description="dispatch: the lead unit")
-    co_units: list[str] = Field(default_factory=list, description="dispatch: co-handling units")
-    target_platform: str | None = Field(default=None, description="transfer: platform code or 'province'")
+    unit_code: Code | None = Field(default=None, description="dispatch: the lead unit")
+    co_units: list[Code] = Field(default_factory=list, max_length=50, description="dispatch: co-handling units")
+    target_platform: PlatformCode | None = Field(
+        default=None, description="transfer, hand_over: the receiving platform code (e.g. the provincial platform's)"
+    )
     rating: int | None = Field(default=None, ge=1, le=3)
 
 
 class RatingIn(BaseModel):
     rating: int = Field(ge=1, le=3, description="1 满意, 2 基本满意, 3 不满意")
-    note: str | None = None
+    note: str | None = Field(default=None, max_length=20000)
 
 
 class MergeIn(BaseModel):
-    into: str = Field(description="number of the case this duplicate is merged into")
+    into: str = Field(min_length=1, max_length=32, description="number of the case this duplicate is merged into")
 
 
 class RemindIn(BaseModel):
-    note: str | None = None
+    note: str | None = Field(default=None, max_length=20000)
 
 
 class EventOut(BaseModel):
@@ -77,6 +82,7 @@ class CaseOut(BaseModel):
     citizen_phone: str | None
     confidential: bool
     call_uniqueid: str | None
+    source_hotline: str | None = None
     lead_unit: str | None
     co_units: list[str] = []
     status: str

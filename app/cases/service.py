@@ -1,4 +1,5 @@
-"""Case service: intake, transitions (through workflow.TRANSITIONS only), ratings, merging.
+"""Case service: intake, transitions (interpreting workflow.TRANSITIONS: guards and effects named there
+live in app.cases.effects), transcripts, ratings, merging.
 No commits here: the caller (HTTP route, AGI handler, scheduler) commits, then publishes events."""
 
 from __future__ import annotations
@@ -6,31 +7,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Role, User
 from app.auth.service import sees_platform
+from app.calls.models import Call
+from app.cases import events as case_events
 from app.cases import workflow as wf
 from app.cases.context import CaseContext, current
 from app.cases.deadlines import STAGE_OF_STATE
+from app.cases.effects import EFFECTS, GUARDS, CaseError, Step, sms_citizen
+from app.cases.effects import unit_codes as unit_codes
 from app.cases.masking import normalise_phone
-from app.cases.models import Case, CaseEvent, CaseReminder, CaseUnit
+from app.cases.models import Case, CaseEvent
 from app.cases.numbering import next_number
+from app.cases.queries import side_of
 from app.cases.schemas import CaseCreate
 from app.db import utcnow
-from app.outbox.service import enqueue
-from app.units.service import UnitError, require_active_unit
+from app.events import Event
 
 IllegalTransition = wf.IllegalTransition
-
-
-class CaseError(Exception):
-    """A refused case operation: ``status`` is the HTTP status the boundary should answer."""
-
-    def __init__(self, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def actor_role(actor: User | None) -> str:
@@ -74,20 +71,6 @@ def _warn(case: Case, warnings: list[str]) -> None:
         case.calendar_warning = "; ".join(warnings)[:255]
 
 
-def _sms_citizen(session: AsyncSession, case: Case, kind: str, body: str, now: datetime) -> None:
-    """An SMS to the citizen through the outbox, when the case has a phone number."""
-    if case.citizen_phone:
-        enqueue(
-            session,
-            channel="sms",
-            recipient=case.citizen_phone,
-            case_id=case.id,
-            kind=kind,
-            now=now,
-            body=body,
-        )
-
-
 async def create_case(
     session: AsyncSession,
     data: CaseCreate,
@@ -99,7 +82,7 @@ async def create_case(
     """受理: a new case in state intake, numbered, with its dispatch deadline. actor None = system."""
     ctx = current(ctx)
     now = now or utcnow()
-    platform = data.platform or (actor.platform if actor is not None else None) or "province"
+    platform = data.platform or (actor.platform if actor is not None else None) or ctx.provincial
     if not ctx.has_platform(platform):
         raise CaseError(f"unknown platform {platform!r}")
     if actor is not None and not sees_platform(actor, platform):
@@ -111,7 +94,7 @@ async def create_case(
     if data.category_code and data.category_code not in ctx.rules.category_names():
         raise CaseError(f"unknown category {data.category_code!r}")
     clock = ctx.clock()
-    number = await next_number(session, ctx.rules.prefix(platform), now.astimezone(ctx.zone).date())
+    number = await next_number(session, ctx.prefix(platform), now.astimezone(ctx.zone).date())
     fields = data.model_dump(exclude={"platform"})
     fields["citizen_phone"] = normalise_phone((data.citizen_phone or "").strip() or None)
     fields["citizen_name"] = (data.citizen_name or "").strip() or None
@@ -126,13 +109,17 @@ async def create_case(
         published=False,
         **fields,
     )
+    if data.call_uniqueid:  # the case follows the call's source hotline (并号/分线)
+        case.source_hotline = await session.scalar(
+            select(Call.source_hotline).where(Call.uniqueid == data.call_uniqueid)
+        )
     case.dispatch_due = clock.dispatch_due(now)
     _set_stage_due(case)
     _warn(case, clock.warnings)
     session.add(case)
     await session.flush()
     session.add(_audit(case, "create", "", wf.INTAKE, actor, None, now, {"channel": data.channel}))
-    _sms_citizen(
+    sms_citizen(
         session,
         case,
         "receipt",
@@ -141,25 +128,6 @@ async def create_case(
     )
     await session.flush()
     return case
-
-
-async def unit_codes(session: AsyncSession, case: Case) -> list[str]:
-    if case.lead_unit is None:
-        return []  # never dispatched: no units
-    rows = await session.scalars(
-        select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id, CaseUnit.role == "co")
-    )
-    return list(rows)
-
-
-def _check_unit_actor(case: Case, action: str, actor: User | None, co: list[str]) -> None:
-    if actor is None or actor.role is not Role.unit:
-        return
-    if actor.unit_code == case.lead_unit:
-        return
-    if action == "progress" and actor.unit_code in co:
-        return
-    raise IllegalTransition(f"only the lead unit ({case.lead_unit}) may {action} this case", forbidden=True)
 
 
 async def transition(
@@ -176,131 +144,105 @@ async def transition(
     target_platform: str | None = None,
     rating: int | None = None,
     merged_into: str | None = None,
+    article: dict[str, Any] | None = None,
 ) -> CaseEvent:
-    """Apply one action through the transition table; raise IllegalTransition (nothing changes) or CaseError."""
+    """Apply one action through the transition table: the rule's guards, then its effects, then the
+    status and the audit row. Raise IllegalTransition or CaseError, and then nothing has changed."""
     ctx = current(ctx)
-    now = now or utcnow()
     note = (note or "").strip() or None
     rule = wf.step(case.status, action, actor_role(actor), note)
-    if actor is not None and actor.role is Role.unit and actor.unit_code != case.lead_unit:
-        _check_unit_actor(case, action, actor, await unit_codes(session, case))
-    clock = ctx.clock()
+    peer = ctx.held_remotely(case.status, case.platform, case.transfer_to)
+    if peer is not None:
+        raise IllegalTransition(f"工单 {case.number} 由对接平台 {peer} 办理，本系统只同步其状态", forbidden=True)
+    side = side_of(actor, case)
+    if actor is not None and actor.role is not Role.unit and not wf.side_may(rule, side):
+        if side == wf.WATCHER:
+            raise IllegalTransition(
+                f"工单 {case.number} 已移交 {case.platform}：{actor.platform} 只能查看其办理进度", forbidden=True
+            )
+        raise IllegalTransition(
+            f"{rule.label}（{action}）由{'接收平台' if side == wf.OWNER else '工单所属平台'}操作", forbidden=True
+        )
+    st = Step(
+        session, case, action, actor, note, now or utcnow(), ctx, ctx.clock(),
+        unit_code=unit_code, co_units=tuple(co_units), target_platform=target_platform, rating=rating,
+        merged_into=merged_into, article=article,
+    )  # fmt: skip
+    for name in rule.guards:
+        await GUARDS[name](st)
     frm = case.status
-    data: dict[str, Any] = {}
-    if action == "dispatch":
-        if not unit_code:
-            raise CaseError("dispatch needs unit_code (the lead unit)")
-        codes = [unit_code, *[c for c in dict.fromkeys(co_units) if c != unit_code]]
-        for code in codes:
-            try:
-                unit = await require_active_unit(session, code)
-            except UnitError as e:
-                raise CaseError(str(e)) from None
-            if unit.platform != case.platform:
-                raise CaseError(
-                    f"unit {code} belongs to {unit.platform}, the case to {case.platform}; transfer it"
-                )
-        await session.execute(delete(CaseUnit).where(CaseUnit.case_id == case.id))
-        session.add_all(
-            [
-                CaseUnit(case_id=case.id, unit_code=c, role="lead" if i == 0 else "co")
-                for i, c in enumerate(codes)
-            ]
-        )
-        case.lead_unit, case.dispatched_at, case.signed_at, case.return_due = unit_code, now, None, None
-        case.sign_due = clock.sign_due(now)
-        case.handle_due = clock.handle_due(now, case.type)
-        data = {"unit": unit_code, "co_units": codes[1:]}
-        enqueue(
-            session,
-            channel="unit",
-            recipient=unit_code,
-            case_id=case.id,
-            kind="dispatch",
-            now=now,
-            body=f"【12345】新工单 {case.number}：{case.summary}。请于 {_local(ctx, case.sign_due)} 前签收。",
-        )
-    elif action == "sign":
-        case.signed_at = now
-        case.return_due = clock.return_due(now)
-    elif action == "return":
-        if frm == wf.SIGNED and case.return_due is not None and now > case.return_due:
-            raise CaseError(
-                f"退回期限已过: a signed case can be returned only until {_local(ctx, case.return_due)}", 409
-            )
-        case.dispatch_due = clock.dispatch_due(now)
-        data = {"unit": case.lead_unit}
-    elif action == "request_extension":
-        if case.extension_count >= ctx.rules.max_extensions:
-            raise CaseError(f"延期只能申请{ctx.rules.max_extensions}次: this case was already extended", 409)
-    elif action == "approve_extension":
-        old = case.handle_due or now
-        case.handle_due = clock.extended(old)
-        case.extension_count += 1
-        data = {"old_due": old.isoformat(), "new_due": case.handle_due.isoformat()}
-    elif action in ("reply", "answer"):
-        case.answer = note
-        if action == "reply":
-            case.replied_at = now
-        else:
-            case.closed_at = now
-    elif action == "feedback":
-        _sms_citizen(
-            session,
-            case,
-            "feedback",
-            f"【12345】您的工单 {case.number} 已办结：{(case.answer or '')[:200]}",
-            now,
-        )
-    elif action == "rate":
-        if rating not in (1, 2, 3):
-            raise CaseError("rate needs rating 1 (满意), 2 (基本满意) or 3 (不满意)")
-        case.rating = rating
-        data = {"rating": rating}
-    elif action == "close":
-        case.closed_at = now
-    elif action == "publish":
-        case.published = True
-    elif action == "transfer":
-        if not target_platform or not ctx.has_platform(target_platform):
-            raise CaseError(f"transfer needs a known target_platform, got {target_platform!r}")
-        if target_platform == case.platform:
-            raise CaseError("transfer target is the case's own platform")
-        case.transfer_to, case.closed_at = target_platform, now
-        data = {"to": target_platform}
-    elif action == "merge":
-        case.merged_into, case.closed_at = merged_into, now
-        data = {"into": merged_into}
-    elif action == "remind":
-        stage = STAGE_OF_STATE.get(case.status, ("handle", ""))[0]
-        session.add(
-            CaseReminder(
-                case_id=case.id,
-                stage=stage,
-                kind="manual",
-                due_at=now,
-                created_at=now,
-                created_by=actor.username if actor else "system",
-                notified=True,
-            )
-        )
-        enqueue(
-            session,
-            channel="unit",
-            recipient=case.lead_unit or case.platform,
-            case_id=case.id,
-            kind="reminder",
-            now=now,
-            body=f"【12345催办】工单 {case.number} 请抓紧办理。{note or ''}",
-        )
+    for name in rule.effects:
+        await EFFECTS[name](st)
     case.status = rule.to
-    case.updated_at = now
+    case.updated_at = st.now
     _set_stage_due(case)
-    _warn(case, clock.warnings)
-    ev = _audit(case, action, frm, rule.to, actor, note, now, data or None)
+    _warn(case, st.clock.warnings)
+    ev = _audit(case, action, frm, rule.to, actor, note, st.now, st.data or None)
     session.add(ev)
     await session.flush()
+    for listener in ctx.listeners:
+        await listener(session, case, ev)
     return ev
+
+
+async def attach_transcript(
+    session: AsyncSession,
+    case: Case,
+    *,
+    text: str,
+    summary: str,
+    actor: str = "system:transcription",
+    now: datetime | None = None,
+) -> list[Event]:
+    """A voicemail's transcript (or the reason there is none) becomes the case's summary and detail.
+
+    Writes an audit row (annotation ``transcript``: the status does not change) and returns the
+    ``case.updated`` event for the boundary to publish after its commit."""
+    now = now or utcnow()
+    old = case.summary
+    case.summary, case.detail, case.updated_at = summary[:255], text[:20000], now
+    ev = CaseEvent(
+        case_id=case.id,
+        at=now,
+        actor_id=None,
+        actor_name=actor[:64],
+        actor_role=wf.SYSTEM,
+        action="transcript",
+        from_status=case.status,
+        to_status=case.status,
+        note=None,
+        data={"old_summary": old, "summary": case.summary, "chars": len(text)},
+    )
+    session.add(ev)
+    await session.flush()
+    return [case_events.updated(ev, case)]
+
+
+async def add_follow_up(
+    session: AsyncSession,
+    case: Case,
+    *,
+    text: str,
+    channel: str,
+    actor: str,
+    data: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> list[Event]:
+    """A citizen's further message on an open case (a reply to our acknowledgement, the same matter
+    sent again on any channel): appended to the detail and audited as the annotation ``follow_up``
+    (the status does not change). Returns the ``case.updated`` event for the boundary to publish."""
+    now = now or utcnow()
+    added = f"\n\n【市民补充·{channel}】{text}"
+    case.detail = (case.detail + added)[:20000]
+    case.updated_at = now
+    ev = CaseEvent(
+        case_id=case.id, at=now, actor_id=None, actor_name=actor[:64], actor_role=wf.SYSTEM,
+        action="follow_up", from_status=case.status, to_status=case.status, note=text[:2000],
+        data={"channel": channel, **(data or {})},
+    )  # fmt: skip
+    session.add(ev)
+    await session.flush()
+    return [case_events.updated(ev, case)]
 
 
 async def record_rating(
@@ -367,7 +309,3 @@ async def events_of(session: AsyncSession, case: Case) -> list[CaseEvent]:
     return list(
         await session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
     )
-
-
-def _local(ctx: CaseContext, at: datetime | None) -> str:
-    return at.astimezone(ctx.zone).strftime("%Y-%m-%d %H:%M") if at else "-"

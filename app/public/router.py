@@ -10,19 +10,20 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
+from app.bounds import Offset
 from app.cases import workflow as wf
 from app.cases.context import CaseContext, of_runtime
 from app.cases.masking import scrub
 from app.cases.models import Case
-from app.deps import SessionDep, get_runtime
-from app.runtime import Runtime
+from app.deps import SessionDep
+from app.runtime import Runtime, get_runtime
 from app.units.models import Unit
 
 router = APIRouter(tags=["public"])
 OPEN311 = "/open311/v2"
 
 
-def _ctx(runtime: Annotated[Runtime, Depends(get_runtime)]) -> CaseContext:
+async def _ctx(runtime: Annotated[Runtime, Depends(get_runtime)]) -> CaseContext:
     return of_runtime(runtime)
 
 
@@ -74,7 +75,7 @@ async def public_list(
     session: SessionDep,
     ctx: Ctx,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     rows = list(
         await session.scalars(

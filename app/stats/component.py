@@ -1,5 +1,5 @@
-"""Wallboard background work: follows call-backs through AMI events, and computes KPIs at most a few
-times a second however many sockets watch (a cache per scope)."""
+"""Wallboard background work: computes KPIs at most a few times a second however many sockets watch
+(a cache per scope, invalidated by the events of stats.topics.KPI_TOPICS). No commits."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from app.events import Event
-from app.stats import models as sm
+from app.runtime import Key
 from app.stats import service
+from app.stats.topics import KPI_TOPICS
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -35,25 +36,12 @@ class Stats:
         return t
 
     async def on_event(self, ev: Event) -> None:
-        if ev.topic.startswith(
-            ("call.", "agent.connect", "queue.caller_join", "telephony.resync", "case.transition")
-        ):
-            self.version += 1
-        if ev.topic == "outbound.dial_end":
-            status = sm.CONNECTED if ev.data.get("status") == "ANSWER" else sm.FAILED
-            detail = None if status == sm.CONNECTED else f"市民未接听 ({ev.data.get('status')})"
-            self.spawn(service.update_callback(self.rt, str(ev.data["linkedid"]), status, detail))
-        elif ev.topic == "outbound.hangup":
-            self.spawn(self._ended(str(ev.data["linkedid"]), str(ev.data.get("cause", ""))))
+        self.version += 1  # subscribed to KPI_TOPICS only: every one can change a KPI
 
-    async def _ended(self, channel_id: str, cause: str) -> None:
-        await asyncio.sleep(0.2)  # let DialEnd's update land first
-        await service.update_callback(self.rt, channel_id, sm.DONE, None)
-
-    async def kpis(self, scope: str | None) -> dict[str, Any]:
-        """Cached per scope; recomputed when events arrived and the last computation is ≥ 0.5 s old.
-        Callers that need a fresher figure wait until the interval has passed."""
-        key = scope or "all"
+    async def kpis(self, scope: str | None, hotline: str | None = None) -> dict[str, Any]:
+        """Cached per scope (and source hotline); recomputed when events arrived and the last
+        computation is ≥ 0.5 s old. Callers that need a fresher figure wait until the interval has passed."""
+        key = (scope or "all") + ("|" + hotline if hotline else "")
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             cached = self._kpi.get(key)
@@ -65,7 +53,7 @@ class Stats:
                     await asyncio.sleep(wait)
             version = self.version
             async with self.rt.db.sessionmaker() as session:
-                data = await service.kpis(self.rt, session, scope)
+                data = await service.kpis(self.rt, session, scope, hotline=hotline)
             self.computations += 1
             self._kpi[key] = (time.monotonic(), version, data)
             return data
@@ -76,20 +64,17 @@ class Stats:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+STATS: Key[Stats] = Key("stats")
+
+
 @asynccontextmanager
 async def stats(rt: Runtime) -> AsyncIterator[None]:
     comp = Stats(rt)
-    rt.components["stats"] = comp
-    for prefix in (
-        "call.",
-        "agent.connect",
-        "queue.caller_join",
-        "telephony.resync",
-        "outbound.",
-        "case.transition",
-    ):
+    rt.put(STATS, comp)
+    for prefix in KPI_TOPICS:
         rt.hub.subscribe(prefix, comp.on_event)
     try:
         yield
     finally:
         await comp.close()
+        rt.drop(STATS)

@@ -1,15 +1,11 @@
 """Wallboard data: today's KPIs from the calls table, the live queue/agent picture from TelephonyState,
-the abandoned-call list and call-backs (AMI Originate from an available agent's phone). No commits
-here except where an AMI action must see the row first (call_back)."""
+the abandoned-call list with each call's call-back (app.callbacks). No commits here."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import re
 import time
-import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -18,15 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agents import service as agents
 from app.auth.models import User
 from app.auth.service import sees_platform
+from app.callbacks.models import Callback
+from app.callbacks.service import callback_out
 from app.calls import models as cm
 from app.calls.models import Call
+from app.cases import queries as case_queries
 from app.db import utcnow
+from app.masking import mask_number
+from app.reports.figures import CallCounts, call_figures
+from app.reports.queries import Filters, bounds, call_counts
 from app.stats import kpi
-from app.stats import models as sm
-from app.stats.models import Callback
 from app.surveys import service as surveys
-from app.telephony.ami import AmiError
-from app.telephony.handlers import OUTBOUND_PREFIX
+from app.telephony.lifecycle import TELEPHONY
+from callflow.skills import base_queue, split_queue
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -51,70 +51,121 @@ def scope_for(user: User, platform: str | None) -> str | None:
     return platform
 
 
-def mask(number: str) -> str:
-    """Supervisors' views show 139****2345; the agent handling the call sees it in full."""
-    if len(number) >= 7:
-        return number[:3] + "*" * (len(number) - 7) + number[-4:] if len(number) > 7 else number[:3] + "****"
-    return number
-
-
-def queues_in(rt: Runtime, platform: str | None) -> set[str]:
-    if platform is None:
-        return set(rt.config.all_queues())
-    try:
-        return set(rt.config.platform(platform).queues)
-    except KeyError:
-        return set()
+def hotline_for(rt: Runtime, hotline: str | None) -> str | None:
+    """The source hotline a wallboard is filtered by (None = every hotline); raises when unknown."""
+    if hotline in (None, "", "all"):
+        return None
+    if rt.config.hotlines.by_code(hotline) is None:
+        raise StatsError(f"未知的来源热线 {hotline}", 400)
+    return hotline
 
 
 async def kpis(
-    rt: Runtime, session: AsyncSession, platform: str | None, now: datetime | None = None
+    rt: Runtime, session: AsyncSession, platform: str | None, now: datetime | None = None,
+    hotline: str | None = None,
 ) -> dict[str, Any]:
     tz = rt.config.zone
     day = kpi.today(now or utcnow(), tz)
     start, end = kpi.day_bounds(day, tz)
     q = select(Call.platform, Call.queued_at, Call.answered_at, Call.outcome, Call.hold_s).where(
-        Call.direction == "in", Call.queued_at >= start, Call.queued_at < end
+        Call.direction == "in", Call.queued_at >= start, Call.queued_at < end, Call.is_test.is_(False)
     )
     if platform is not None:
         q = q.where(Call.platform == platform)
+    if hotline is not None:
+        q = q.where(Call.source_hotline == hotline)
     rows = [kpi.CallRecord(*r) for r in (await session.execute(q)).all()]
     out = kpi.by_platform(rows, tz)
     out["day"] = day.isoformat()
     out["scope"] = platform or "all"
+    out["hotline"] = hotline or "all"
     out["satisfaction"] = await surveys.satisfaction(session, start, end, platform)  # 今日满意率 (回访)
+    out["cases"] = await case_queries.first_contact(session, start, end, platform)  # 今日直接答复
     return out
 
 
+def queue_label(rt: Runtime, name: str) -> str:
+    """A queue's Chinese name: its platform's (昆明热线, 省平台), numbered when a platform has several."""
+    queue, skill = split_queue(name)
+    p = rt.config.platform_for_queue(queue)
+    if p is None or queue not in p.queues:
+        return name
+    base = p.short_name if p.kind == "province" else f"{p.short_name}热线"
+    label = base if len(p.queues) == 1 else f"{base}{p.queues.index(queue) + 1}组"
+    group = rt.config.skills.by_code(skill) if skill else None
+    return f"{label}·{group.name if group else skill}" if skill else label
+
+
+def platform_label(rt: Runtime, code: str | None) -> str:
+    names = {p.code: p.short_name for p in rt.config.platforms}
+    return names.get(code or "", code or "")
+
+
+async def period(
+    rt: Runtime, session: AsyncSession, platform: str | None, first: date, last: date, hotline: str | None
+) -> dict[str, Any]:
+    """接通率, 15秒接通率 and 满意率 of any chosen period (local days, inclusive): the reports' own
+    counters (app.reports), and the ratings given in the period (as 今日满意率)."""
+    f = Filters(first, last, (platform,) if platform else None, hotline)
+    total = CallCounts()
+    for _day, _p, _v, counts in await call_counts(session, f, rt.config.zone, "none"):
+        total.add(counts)
+    start, end = bounds(f, rt.config.zone)
+    return {
+        "start": first.isoformat(),
+        "end": last.isoformat(),
+        **call_figures(total),
+        "satisfaction": await surveys.satisfaction(session, start, end, platform),
+    }
+
+
 def live(rt: Runtime, platform: str | None) -> dict[str, Any]:
-    tel = rt.components.get("telephony")
+    tel = rt.get(TELEPHONY)
     if tel is None:
         return {"queues": [], "agents": [], "at": time.time()}
-    snap = tel.state.snapshot(queues=queues_in(rt, platform))
+    snap = tel.state.snapshot(queues=agents.queues_in(rt, platform))
+    servers = {n: c.connected for n, c in tel.connections.items()}
     for q in snap["queues"]:
+        q["label"] = queue_label(rt, q["name"])
+        # its Asterisk out of reach: what we hold is the state before the loss, shown as unavailable
+        q["available"] = servers.get(q["server"], True)
         for c in q["callers"]:
-            c["caller"] = mask(c["caller"])
+            c["caller"] = mask_number(c["caller"])
     members: dict[str, list[Any]] = {}
+    on_server: dict[str, set[str]] = {}
     for q in tel.state.queues.values():
-        if q.name in queues_in(rt, platform):
+        if q.name in agents.queues_in(rt, platform):
             for m in q.members.values():
                 members.setdefault(m.interface, []).append(m)
+                on_server.setdefault(m.interface, set()).add(q.server)
     snap["agents"] = sorted(
-        ({"name": ms[0].name, "interface": iface, **agents.derive(ms)} for iface, ms in members.items()),
+        (
+            {"name": ms[0].name, "interface": iface, **agents.derive(ms)}
+            | {"queue_labels": [queue_label(rt, q) for q in sorted({base_queue(m.queue) for m in ms})]}
+            | {"available": all(servers.get(s, True) for s in on_server[iface])}
+            for iface, ms in members.items()
+        ),
         key=lambda a: a["name"],
     )
-    snap["servers"] = {n: c.connected for n, c in tel.connections.items()}
+    snap["servers"] = servers
     return snap
 
 
 async def abandoned(
-    rt: Runtime, session: AsyncSession, platform: str | None, limit: int = 100
+    rt: Runtime, session: AsyncSession, platform: str | None, limit: int = 100, hotline: str | None = None
 ) -> list[dict[str, Any]]:
     tz = rt.config.zone
     start, end = kpi.day_bounds(kpi.today(utcnow(), tz), tz)
-    q = select(Call).where(Call.direction == "in", Call.outcome == cm.ABANDONED, Call.arrived_at >= start)
+    q = select(Call).where(
+        Call.direction == "in",
+        Call.outcome == cm.ABANDONED,
+        Call.arrived_at >= start,
+        Call.is_test.is_(False),
+    )
     if platform is not None:
         q = q.where(Call.platform == platform)
+    if hotline is not None:
+        q = q.where(Call.source_hotline == hotline)
     calls = list(await session.scalars(q.order_by(Call.arrived_at.desc()).limit(limit)))
     cbs: dict[str, Callback] = {}
     if calls:
@@ -130,8 +181,10 @@ async def abandoned(
         out.append(
             {
                 "uniqueid": c.uniqueid,
-                "caller": mask(c.caller),
+                "caller": mask_number(c.caller),
                 "platform": c.platform,
+                "platform_label": platform_label(rt, c.platform),
+                "source_hotline": c.source_hotline,
                 "queue": c.queue,
                 "prefecture": c.prefecture,
                 "arrived_at": c.arrived_at.isoformat(),
@@ -140,111 +193,3 @@ async def abandoned(
             }
         )
     return out
-
-
-def callback_out(cb: Callback) -> dict[str, Any]:
-    return {
-        "id": cb.id,
-        "status": cb.status,
-        "agent": cb.agent,
-        "detail": cb.detail,
-        "created_at": cb.created_at.isoformat(),
-        "channel_id": cb.channel_id,
-        "call_uniqueid": cb.call_uniqueid,
-        "platform": cb.platform,
-    }
-
-
-def pick_agent(rt: Runtime, queues: set[str], wanted: str | None) -> tuple[str, str, str]:
-    """(member name, interface, server) of an available agent of these queues."""
-    tel = rt.components["telephony"]
-    for q in sorted(tel.state.queues.values(), key=lambda q: q.name):
-        if q.name not in queues:
-            continue
-        for m in sorted(q.members.values(), key=lambda m: m.since):
-            if wanted and m.name != wanted:
-                continue
-            if agents.derive(agents.members_of(tel.state, m.interface))["state"] == "available":
-                return m.name, m.interface, q.server
-    raise StatsError("没有空闲坐席可回拨" if not wanted else f"坐席 {wanted} 不空闲", 409)
-
-
-async def call_back(
-    rt: Runtime, session: AsyncSession, user: User, uniqueid: str, agent: str | None = None
-) -> Callback:
-    call = await session.scalar(select(Call).where(Call.uniqueid == uniqueid))
-    if call is None or not sees_platform(user, call.platform):
-        raise StatsError(f"没有这个呼叫 {uniqueid}", 404)
-    number = re.sub(r"[^0-9]", "", call.caller or "")
-    if not number:
-        raise StatsError("来电号码未知，无法回拨", 409)
-    name, iface, server = pick_agent(rt, queues_in(rt, call.platform) or {call.queue or ""}, agent)
-    cb = Callback(
-        channel_id=f"{OUTBOUND_PREFIX}{uuid.uuid4().hex[:16]}",
-        call_uniqueid=uniqueid,
-        number=number,
-        platform=call.platform,
-        agent=name,
-        interface=iface,
-        requested_by=user.username,
-        status=sm.ORIGINATING,
-    )
-    session.add(cb)
-    await session.commit()  # the AMI events that follow must find it
-    conn = rt.components["telephony"].connections[server]
-    action = {
-        "Action": "Originate",
-        "Channel": iface,
-        "Context": "hotline-outbound",
-        "Exten": number,
-        "Priority": "1",
-        "CallerID": f'"12345回拨" <{number}>',
-        "ChannelId": cb.channel_id,
-        "OtherChannelId": f"{cb.channel_id}-2",
-        "Timeout": "30000",
-        "Variable": f"HOTLINE_CALLBACK={uniqueid}",
-    }
-    comp = rt.components.get("stats")
-    if comp is not None:
-        comp.spawn(_originate(rt, conn, action, cb.channel_id))
-    return cb
-
-
-async def _originate(rt: Runtime, conn: Any, action: dict[str, Any], channel_id: str) -> None:
-    """OriginateResponse arrives only when the agent's phone answered or failed: wait for it."""
-    try:
-        res = await conn.action(action, as_list=True, timeout=40)  # [Response, OriginateResponse]
-        resp: dict[str, str] = next((m for m in res if m.get("Event") == "OriginateResponse"), {})
-        ok = resp.get("Response", "Success") == "Success"
-        await update_callback(
-            rt,
-            channel_id,
-            sm.DIALING if ok else sm.FAILED,
-            None if ok else f"坐席话机未接听 ({resp.get('Reason', '')})",
-        )
-    except AmiError as e:
-        await update_callback(rt, channel_id, sm.FAILED, str(e)[:250])
-    except asyncio.CancelledError:
-        raise
-
-
-ORDER = {sm.ORIGINATING: 0, sm.DIALING: 1, sm.CONNECTED: 2, sm.FAILED: 3, sm.DONE: 3}
-
-
-async def update_callback(rt: Runtime, channel_id: str, status: str, detail: str | None = None) -> None:
-    from app.events import Event
-
-    async with rt.db.sessionmaker() as session:
-        cb = await session.scalar(select(Callback).where(Callback.channel_id == channel_id))
-        if cb is None or ORDER[status] < ORDER.get(cb.status, 0) or cb.status in (sm.FAILED, sm.DONE):
-            return
-        cb.status = status
-        if detail:
-            cb.detail = detail
-        if status == sm.CONNECTED:
-            cb.connected_at = utcnow()
-        if status in (sm.FAILED, sm.DONE):
-            cb.ended_at = utcnow()
-        await session.commit()
-        out = callback_out(cb)
-    await rt.hub.publish(Event("callback.updated", out))

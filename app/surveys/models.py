@@ -88,7 +88,7 @@ CB_OUTCOMES = {"reached": "已联系上", "no_answer": "无人接听", "wrong_nu
 
 class CallbackTask(Base):
     """One entry of the agents' call-back list. Dialling it reuses the wallboard's call-back rows
-    (stats.models.Callback, followed through AMI); the agent then records the outcome here."""
+    (app.callbacks.models.Callback, followed through AMI); the agent then records the outcome here."""
 
     __tablename__ = "callback_tasks"
     __table_args__ = (

@@ -13,9 +13,12 @@ from sqlalchemy import select
 from app.auth.deps import require_roles
 from app.auth.models import Role, User
 from app.auth.service import sees_platform
+from app.bounds import IdPath
+from app.callbacks import component as callback_calls
+from app.callbacks import service as callback_service
 from app.db import utcnow
-from app.deps import SessionDep
-from app.stats import service as stats
+from app.deps import SessionDep, WriteSessionDep
+from app.masking import mask_number
 from app.surveys import callbacks
 from app.surveys import models as m
 from app.surveys.models import Survey, SurveyAttempt
@@ -28,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 
 
 class OutcomeIn(BaseModel):
-    outcome: str = Field(description="reached | no_answer | wrong_number")
+    outcome: str = Field(max_length=16, description="reached | no_answer | wrong_number")
     note: str | None = Field(default=None, max_length=255)
 
 
@@ -37,7 +40,7 @@ def _survey_out(s: Survey, attempts: list[SurveyAttempt]) -> dict[str, Any]:
         "id": s.id,
         "case_number": s.case_number,
         "platform": s.platform,
-        "phone": stats.mask(s.phone),
+        "phone": mask_number(s.phone),
         "status": s.status,
         "attempts": s.attempts,
         "next_at": s.next_at.isoformat() if s.next_at else None,
@@ -79,7 +82,7 @@ async def list_surveys(
 
 @router.get("/api/callbacks")
 async def list_callbacks(
-    request: Request, user: Office, session: SessionDep, include_done: bool = False
+    request: Request, user: Office, session: WriteSessionDep, include_done: bool = False
 ) -> list[dict[str, Any]]:
     rules = rules_of(request.app.state.runtime)
     if await callbacks.sync_missed(session, utcnow(), rules.callback_lookback_days):
@@ -88,17 +91,19 @@ async def list_callbacks(
 
 
 @router.post("/api/callbacks/{task_id}/dial", status_code=202)
-async def dial(task_id: int, request: Request, user: Office, session: SessionDep) -> dict[str, Any]:
+async def dial(task_id: IdPath, request: Request, user: Office, session: SessionDep) -> dict[str, Any]:
     rt = request.app.state.runtime
     try:
-        cb = await callbacks.dial(rt, session, user, task_id, rules_of(rt))
+        cb, conn = await callbacks.dial(rt, session, user, task_id, rules_of(rt))
     except callbacks.CallbackError as e:
         raise HTTPException(e.status, str(e)) from e
-    return stats.callback_out(cb)
+    await session.commit()  # the AMI events that follow must find the row
+    await callback_calls.start(rt, cb, conn)
+    return callback_service.callback_out(cb)
 
 
 @router.post("/api/callbacks/{task_id}/outcome")
-async def outcome(task_id: int, data: OutcomeIn, user: Office, session: SessionDep) -> dict[str, Any]:
+async def outcome(task_id: IdPath, data: OutcomeIn, user: Office, session: SessionDep) -> dict[str, Any]:
     try:
         t = await callbacks.record_outcome(session, user, task_id, data.outcome, data.note, utcnow())
     except callbacks.CallbackError as e:

@@ -1,9 +1,8 @@
-"""Survey and outbound settings: defaults, overridden by $HOTLINE_SURVEY_RULES or
+"""Survey and outbound settings: defaults, overridden by settings.survey_rules ($HOTLINE_SURVEY_RULES) or
 <var_dir>/survey_rules.yaml (the same pattern as the case rules)."""
 
 from __future__ import annotations
 
-import os
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, Field
 
+from app.runtime import Key
 from app.surveys.schedule import CallingRules
 
 
@@ -48,9 +48,8 @@ class SurveyRules(BaseModel):
         )
 
 
-def load_rules(var_dir: Path | None = None) -> SurveyRules:
-    path_s = os.environ.get("HOTLINE_SURVEY_RULES")
-    path = Path(path_s) if path_s else (var_dir / "survey_rules.yaml" if var_dir else None)
+def load_rules(var_dir: Path | None = None, path: Path | None = None) -> SurveyRules:
+    path = path or (var_dir / "survey_rules.yaml" if var_dir else None)
     if path is None or not path.exists():
         return SurveyRules()
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -59,9 +58,12 @@ def load_rules(var_dir: Path | None = None) -> SurveyRules:
     return SurveyRules(**data)
 
 
+SURVEY_RULES: Key[SurveyRules] = Key("survey_rules")
+
+
 def rules_of(runtime: Any) -> SurveyRules:
-    rules = runtime.components.get("survey_rules")
+    rules = runtime.get(SURVEY_RULES)
     if rules is None:
-        rules = load_rules(runtime.settings.var_dir)
-        runtime.components["survey_rules"] = rules
-    return rules  # type: ignore[no-any-return]
+        rules = load_rules(runtime.settings.var_dir, runtime.settings.survey_rules)
+        runtime.put(SURVEY_RULES, rules)
+    return rules

@@ -16,12 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from agi_handlers import channel_vars as cv
 from app.db import utcnow
-from app.events import Event
+from app.events import Event, commit_and_publish
+from app.pg import while_leading
+from app.runtime import Key
 from app.surveys import models as m
 from app.surveys import service
 from app.surveys.rules import SurveyRules, rules_of
 from app.surveys.schedule import CallingRules
 from app.telephony.ami import AmiError
+from app.telephony.lifecycle import TELEPHONY
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -50,6 +53,7 @@ class SurveyScheduler:
         self.originated = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._listening: set[int] = set()
+        self.leading = False  # this process runs the loop (see survey_scheduler)
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         t = asyncio.create_task(coro)
@@ -59,6 +63,8 @@ class SurveyScheduler:
 
     # --- events -------------------------------------------------------------------------------
     async def on_event(self, ev: Event) -> None:
+        if not self.leading:
+            return
         if ev.topic == "case.transition" and ev.data.get("to") == "fed_back":
             self.wake.set()
         elif ev.topic == "outbound.hangup" and str(ev.data.get("linkedid", "")).startswith(m.SURVEY_PREFIX):
@@ -69,19 +75,25 @@ class SurveyScheduler:
             return
         cid = ev["ActionID"]
         if ev.get("Response") == "Success":
-            self.spawn(self._answered(cid))
+            self.spawn(self.answered(cid))
         else:
             outcome, detail = outcome_of_failure(ev.get("Reason", ""))
             self.spawn(self.finish(cid, outcome, detail=detail))
 
     def listen(self) -> None:
-        tel = self.rt.components.get("telephony")
+        tel = self.rt.get(TELEPHONY)
         for conn in tel.connections.values() if tel is not None else []:
             if id(conn) not in self._listening:
                 conn.add_listener(self.on_ami)
                 self._listening.add(id(conn))
 
-    async def _answered(self, cid: str) -> None:
+    def unlisten(self) -> None:
+        tel = self.rt.get(TELEPHONY)
+        for conn in tel.connections.values() if tel is not None else []:
+            conn.remove_listener(self.on_ami)
+        self._listening.clear()
+
+    async def answered(self, cid: str) -> None:
         async with self.rt.db.sessionmaker() as session:
             await service.mark_answered(session, cid, utcnow())
             await session.commit()
@@ -100,8 +112,7 @@ class SurveyScheduler:
             events = await service.finish_attempt(
                 session, cid, outcome, self.rules, self.calling, utcnow(), **kw
             )
-            await session.commit()
-        await self.rt.hub.publish_all(events)
+            await commit_and_publish(session, self.rt.hub, events)
         if events:
             self.wake.set()  # a slot is free
         return events
@@ -113,9 +124,8 @@ class SurveyScheduler:
         async with self.rt.db.sessionmaker() as session:
             await service.schedule_fed_back(session, self.calling, now)
             events = await service.expire_leases(session, self.rules, self.calling, now)
-            await session.commit()
-        await self.rt.hub.publish_all(events)
-        tel = self.rt.components.get("telephony")
+            await commit_and_publish(session, self.rt.hub, events)
+        tel = self.rt.get(TELEPHONY)
         if tel is None or not any(c.connected for c in tel.connections.values()):
             return 0
         async with self.rt.db.sessionmaker() as session:
@@ -162,25 +172,45 @@ class SurveyScheduler:
             self.wake.clear()
 
     async def close(self) -> None:
-        tel = self.rt.components.get("telephony")
-        for conn in tel.connections.values() if tel is not None else []:
-            conn.remove_listener(self.on_ami)
+        self.unlisten()
         for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+SURVEYS: Key[SurveyScheduler] = Key("surveys")
+
+
 @asynccontextmanager
 async def survey_scheduler(rt: Runtime) -> AsyncIterator[None]:
+    """STARTERS entry. Every process has the scheduler (the survey AGI route reports through it);
+    its loop and its AMI listener run in one process at a time (PostgreSQL: the leader of
+    jobs:surveys), which also follows the survey calls' hang-ups wherever the AMI leader runs."""
     comp = SurveyScheduler(rt)
-    rt.components["surveys"] = comp
-    rt.hub.subscribe("case.transition", comp.on_event)
-    rt.hub.subscribe("outbound.hangup", comp.on_event)
-    comp.listen()
-    loop = comp.spawn(comp.run()) if comp.rules.tick_s > 0 else None
-    try:
-        yield
-    finally:
+    rt.put(SURVEYS, comp)
+    rt.hub.subscribe("case.transition", comp.on_event, everywhere=True)
+    rt.hub.subscribe("outbound.hangup", comp.on_event, everywhere=True)
+    loop: asyncio.Task[None] | None = None
+
+    async def elected() -> None:
+        nonlocal loop
+        comp.leading = True
+        comp.listen()
+        loop = comp.spawn(comp.run()) if comp.rules.tick_s > 0 else None
+
+    async def deposed() -> None:
+        nonlocal loop
+        comp.leading = False
+        comp.unlisten()
         if loop is not None:
             loop.cancel()
+            loop = None
+
+    try:
+        url, every = rt.settings.database_url, rt.settings.leader_interval_s
+        async with while_leading(url, "jobs:surveys", elected, deposed, every):
+            yield
+    finally:
+        rt.hub.unsubscribe("case.transition", comp.on_event)
+        rt.hub.unsubscribe("outbound.hangup", comp.on_event)
         await comp.close()

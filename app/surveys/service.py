@@ -12,12 +12,13 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.callbacks import models as sm
+from app.cases import events as case_events
 from app.cases import service as cases
 from app.cases import workflow as wf
 from app.cases.models import Case, CaseEvent
 from app.db import utcnow
 from app.events import Event
-from app.stats import models as sm
 from app.surveys import models as m
 from app.surveys.models import CallbackTask, Survey, SurveyAttempt
 from app.surveys.rules import SurveyRules
@@ -156,22 +157,6 @@ async def mark_answered(session: AsyncSession, channel_id: str, now: datetime) -
     return att
 
 
-def case_event(ev: CaseEvent, case: Case) -> Event:
-    """The same ``case.transition`` event the case API publishes."""
-    return Event(
-        "case.transition",
-        {
-            "number": case.number,
-            "action": ev.action,
-            "from": ev.from_status,
-            "to": ev.to_status,
-            "platform": case.platform,
-            "lead_unit": case.lead_unit,
-            "actor": ev.actor_name,
-        },
-    )
-
-
 async def finish_attempt(
     session: AsyncSession,
     channel_id: str,
@@ -209,7 +194,7 @@ async def finish_attempt(
         if case is not None and case.status == wf.FED_BACK:
             note = f"电话自动回访：按键 {digits or rating}（{RATING_LABELS[rating]}）"
             evs = await cases.record_rating(session, case, rating, None, note, now=now)
-            events = [case_event(e, case) for e in evs]
+            events = case_events.of_audits(evs, case)
             survey.detail = RATING_LABELS[rating]
         else:
             survey.detail = (

@@ -76,6 +76,7 @@ class AmiConnection:
         *,
         on_event: Callable[[str, dict[str, str]], None],
         on_login: Callable[[AmiConnection], Awaitable[None]] | None = None,
+        on_status: Callable[[AmiConnection], None] | None = None,
         action_timeout_s: float = 5.0,
         ping_interval_s: float = 5.0,
     ) -> None:
@@ -84,6 +85,7 @@ class AmiConnection:
         self._on_event = on_event
         self._listeners: list[Callable[[str, dict[str, str]], None]] = []
         self._on_login = on_login
+        self._on_status = on_status  # told on every login and disconnect (``connected`` changed)
         self.action_timeout_s = action_timeout_s
         self.ping_interval_s = ping_interval_s
         self.manager: _GuardedManager | None = None
@@ -135,6 +137,8 @@ class AmiConnection:
         self.logins += 1
         self.logged_in.set()
         log.info("AMI %s: logged in (#%d)", self.name, self.logins)
+        if self._on_status is not None:
+            self._on_status(self)
         if self._on_login is not None:
             t: asyncio.Task[None] = asyncio.ensure_future(self._on_login(self))
             self._tasks.add(t)
@@ -143,6 +147,8 @@ class AmiConnection:
     def _disconnected(self, _manager: Any, exc: Exception | None) -> None:
         self.logged_in.clear()
         log.warning("AMI %s: disconnected (%s)", self.name, exc)
+        if self._on_status is not None:
+            self._on_status(self)
 
     async def wait_connected(self, timeout: float) -> bool:
         try:

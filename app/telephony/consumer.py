@@ -15,20 +15,26 @@ from typing import Any
 
 from sqlalchemy import select
 
+from agi_handlers.ports import DecisionRecord
 from app.calls import models as cm
 from app.calls import service as calls_service
 from app.calls.cdr import CdrReconciler, import_rows
 from app.db import Database, utcnow
 from app.events import Event, EventHub
+from app.observability.logging import call_scope
 from app.telephony.ami import AmiConnection, AmiError
-from app.telephony.handlers import Ctx
+from app.telephony.handlers import DECISION_EVENT, Ctx
 from app.telephony.state import TelephonyState
 from app.telephony.subscriptions import SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
 ID_FIELDS = ("Uniqueid", "Linkedid", "DestUniqueid", "DestLinkedid")
 CDR_IMPORT = "HotlineCdrImport"  # synthetic inbox item: calls from Asterisk's CDR the backend never saw
-RESYNC = "HotlineResync"  # synthetic inbox item: apply the latest QueueStatus/CoreShowChannels snapshot
+RESYNC = "HotlineResync"  # synthetic inbox item: apply a QueueStatus/CoreShowChannels snapshot here
+RESYNC_WAIT_S = 120.0  # longest a marker can hold the inbox (all attempts time out: ~4 × 20 s + back-off)
+
+
+RESYNC_ATTEMPTS = 4  # QueueStatus/CoreShowChannels after a login, retried while the connection is up
 
 
 class AmiConsumer:
@@ -51,12 +57,17 @@ class AmiConsumer:
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
-        self._snapshots: dict[str, tuple[list[dict[str, str]], set[str]]] = {}
 
     def feed(self, server: str, ev: dict[str, str]) -> None:
         if ev.get("Event") in SUBSCRIPTIONS:
             self._idle.clear()
             self.inbox.put_nowait((server, ev, time.time()))
+
+    def feed_decision(self, item: DecisionRecord) -> None:
+        """The FastAGI route's routing decision, written by the same ordered, batched writer as the
+        call's AMI events (one writer: no lock contention with them)."""
+        self._idle.clear()
+        self.inbox.put_nowait((item["server"], {"Event": DECISION_EVENT, "_item": item}, time.time()))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -86,18 +97,24 @@ class AmiConsumer:
                 self._idle.set()
 
     async def process(self, batch: list[tuple[str, dict[str, Any], float]]) -> None:
-        """Fast path: the whole batch in one transaction without a savepoint per event. If any handler
+        """A resync marker in the batch first waits for its snapshot (outside any transaction).
+
+        Fast path: the whole batch in one transaction without a savepoint per event. If any handler
         fails, the batch is rolled back and redone with one savepoint per event, so one bad event costs
         only itself (handlers' live-state updates are idempotent: set/pop by key)."""
+        for _, ev, _ in batch:
+            if ev["Event"] == RESYNC and not ev["_snapshot"].done():
+                try:
+                    await asyncio.wait_for(asyncio.shield(ev["_snapshot"]), RESYNC_WAIT_S)
+                except TimeoutError:
+                    log.error("resync snapshot never came; the marker is dropped")
         try:
             out = await self._run_batch(batch, savepoints=False)
         except Exception:
             log.warning("AMI batch of %d failed on the fast path; redoing it event by event", len(batch))
             out = await self._run_batch(batch, savepoints=True)
-        for server, ev, _ in batch:
-            if ev["Event"] == RESYNC:
-                self._snapshots.pop(server, None)
-            elif ev["Event"] == CDR_IMPORT:
+        for _server, ev, _ in batch:
+            if ev["Event"] == CDR_IMPORT:
                 ev["_reconciler"].commit(ev["_offset"])
         self.processed += len(batch)
         await self.hub.publish_all(out)
@@ -117,7 +134,7 @@ class AmiConsumer:
             await calls_service.preload(session, ids)
             for server, ev, received in batch:
                 if ev["Event"] == RESYNC:
-                    await self._apply_resync(session, server, out)
+                    await self._apply_resync(session, server, ev["_snapshot"], out)
                     continue
                 if ev["Event"] == CDR_IMPORT:
                     n = await import_rows(session, ev["_rows"], server, self.queue_platform)
@@ -127,29 +144,52 @@ class AmiConsumer:
                     continue
                 cx = Ctx(self.state, session, self.queue_platform, out, received)
                 handler = SUBSCRIPTIONS[ev["Event"]]
-                if not savepoints:
-                    await handler(cx, server, ev)
-                    continue
-                try:
-                    async with session.begin_nested():
+                with call_scope(ev.get("Uniqueid") or ev.get("Linkedid")):
+                    if not savepoints:
                         await handler(cx, server, ev)
-                except Exception:
-                    log.exception("AMI handler for %s failed: %r", ev.get("Event"), ev)
-                    self.failed += 1
+                        continue
+                    try:
+                        async with session.begin_nested():
+                            await handler(cx, server, ev)
+                    except Exception:
+                        log.exception("AMI handler for %s failed: %r", ev.get("Event"), ev)
+                        self.failed += 1
             await session.commit()
         return out
 
     async def resync(self, conn: AmiConnection) -> None:
         """Rebuild this server's state from Asterisk itself (after start and every reconnect).
 
-        The snapshot goes through the same ordered inbox as events, so an event that arrived
-        before it cannot be wiped by it, and one after it is applied on top."""
+        The marker takes its place in the ordered inbox *before* QueueStatus is sent, and the
+        consumer applies the snapshot there once it has arrived. Every event received after that
+        point is applied on top of the snapshot, so none is wiped by it (a QueueMemberAdded that
+        arrived while the answer was on its way was lost when the marker was queued after the
+        answer); an event the snapshot already reflects is applied again, which the handlers'
+        set/pop-by-key updates make harmless."""
+        snapshot: asyncio.Future[tuple[list[dict[str, str]], set[str]] | None]
+        snapshot = asyncio.get_running_loop().create_future()
+        self._idle.clear()
+        self.inbox.put_nowait((conn.name, {"Event": RESYNC, "_snapshot": snapshot}, time.time()))
         try:
-            status = await conn.action({"Action": "QueueStatus"}, as_list=True, timeout=10)
-            channels = await conn.action({"Action": "CoreShowChannels"}, as_list=True, timeout=10)
-        except AmiError:
-            log.exception("resync of %s failed", conn.name)
-            return
+            snapshot.set_result(await self._take_snapshot(conn))
+        finally:
+            if not snapshot.done():  # cancelled (closing): release the waiting consumer
+                snapshot.set_result(None)
+
+    async def _take_snapshot(self, conn: AmiConnection) -> tuple[list[dict[str, str]], set[str]] | None:
+        for attempt in range(1, RESYNC_ATTEMPTS + 1):
+            try:
+                status = await conn.action({"Action": "QueueStatus"}, as_list=True, timeout=10)
+                channels = await conn.action({"Action": "CoreShowChannels"}, as_list=True, timeout=10)
+                break
+            except AmiError:
+                # a just-restarted or overloaded Asterisk may not answer in time: one failure must
+                # not leave the state stale until the next reconnect
+                if attempt == RESYNC_ATTEMPTS or not conn.connected:
+                    log.exception("resync of %s failed (attempt %d)", conn.name, attempt)
+                    return None
+                log.warning("resync of %s: attempt %d timed out; retrying", conn.name, attempt)
+                await asyncio.sleep(attempt)
         cdr = conn.server.cdr_csv
         if cdr is not None:
             reconciler = CdrReconciler(Path(cdr), Path(str(cdr) + ".imported-offset"))
@@ -169,12 +209,13 @@ class AmiConsumer:
             )
         live = {m.get("Uniqueid", "") for m in channels if m.get("Event") == "CoreShowChannel"}
         live |= {m.get("Linkedid", "") for m in channels if m.get("Event") == "CoreShowChannel"}
-        self._idle.clear()
-        self.inbox.put_nowait((conn.name, {"Event": RESYNC}, time.time()))
-        self._snapshots[conn.name] = (status, live)
+        return status, live
 
-    async def _apply_resync(self, session: Any, server: str, out: list[Event]) -> None:
-        status, live = self._snapshots.get(server, ([], set()))  # dropped once the batch commits
+    async def _apply_resync(self, session: Any, server: str, snapshot: Any, out: list[Event]) -> None:
+        taken = snapshot.result() if snapshot.done() else None
+        if taken is None:
+            return  # the snapshot failed: the state stays as events left it until the next login
+        status, live = taken
         self.state.replace_server(server, status)
         open_calls = await session.scalars(
             select(cm.Call).where(

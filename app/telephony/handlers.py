@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.calls import service as calls
 from app.events import Event
 from app.telephony.state import MEMBER_STATUS, Member, TelephonyState, Waiting
+from callflow.skills import base_queue
 
 # Calls the backend originates (call-backs) carry a ChannelId with this prefix; Asterisk then uses it
 # as the Linkedid of every leg, so their events can be told apart without any lookup.
@@ -61,9 +62,9 @@ async def queue_caller_join(cx: Ctx, server: str, ev: dict[str, str]) -> None:
         cx.session,
         uniqueid=uid,
         linkedid=ev.get("Linkedid"),
-        queue=ev["Queue"],
+        queue=base_queue(ev["Queue"]),  # a skill queue's call is its platform queue's (callflow.skills)
         caller=ev.get("CallerIDNum", ""),
-        platform=cx.queue_platform.get(ev["Queue"]),
+        platform=cx.queue_platform.get(base_queue(ev["Queue"])),
         server=server,
         at=cx.at,
     )
@@ -82,7 +83,7 @@ async def queue_caller_abandon(cx: Ctx, server: str, ev: dict[str, str]) -> None
     call = await calls.on_abandon(
         cx.session,
         uniqueid=ev.get("Uniqueid", ""),
-        queue=ev["Queue"],
+        queue=base_queue(ev["Queue"]),
         hold_s=_int(ev.get("HoldTime")),
         server=server,
     )
@@ -90,6 +91,7 @@ async def queue_caller_abandon(cx: Ctx, server: str, ev: dict[str, str]) -> None
         "call.abandoned",
         uniqueid=call.uniqueid,
         queue=ev["Queue"],
+        hold_s=_int(ev.get("HoldTime")),
         caller=call.caller,
         platform=call.platform,
     )
@@ -116,7 +118,7 @@ async def agent_connect(cx: Ctx, server: str, ev: dict[str, str]) -> None:
     call = await calls.on_agent_connect(
         cx.session,
         uniqueid=uid,
-        queue=ev.get("Queue", ""),
+        queue=base_queue(ev.get("Queue", "")),
         agent=ev.get("MemberName", ""),
         interface=ev.get("Interface", ""),
         hold_s=_int(ev.get("HoldTime")),
@@ -127,10 +129,13 @@ async def agent_connect(cx: Ctx, server: str, ev: dict[str, str]) -> None:
         "agent.connect",
         uniqueid=uid,
         queue=ev.get("Queue"),
+        hold_s=_int(ev.get("HoldTime")),
         interface=ev.get("Interface"),
         member=ev.get("MemberName"),
         caller=call.caller,
         platform=call.platform,
+        channel=ev.get("Channel"),  # the caller's channel: the live transcript listens to it
+        dest_channel=ev.get("DestChannel"),  # the agent's (an attended transfer's cancel hangs it up)
     )
 
 
@@ -146,6 +151,7 @@ async def agent_complete(cx: Ctx, server: str, ev: dict[str, str]) -> None:
         interface=ev.get("Interface"),
         member=ev.get("MemberName"),
         reason=ev.get("Reason"),
+        server=server,  # wrap-up pauses the member on this server (queue names may repeat across servers)
     )
 
 
@@ -205,14 +211,40 @@ async def queue_member_pause(cx: Ctx, server: str, ev: dict[str, str]) -> None:
 
 
 async def user_event(cx: Ctx, server: str, ev: dict[str, str]) -> None:
+    if ev.get("UserEvent") == "HotlineTransfer":  # asterisk_conf/transfer.py; app.transfers reads it
+        cx.emit(
+            "call.transfer",
+            id=ev.get("Id", ""),
+            row=ev.get("Row", ""),  # a transfer arriving over the trunk (asterisk_conf.transfer.trunk_in)
+            status=ev.get("Status", ""),
+            channel=ev.get("Channel", ""),
+            uniqueid=ev.get("Uniqueid", ""),
+            server=server,
+        )
+        return
+    if ev.get("UserEvent") == "HotlineQueueCallback":  # asterisk_conf/callback.py; app.callbacks.queued reads it
+        cx.emit(
+            "queue_callback.event",
+            id=ev.get("Id", ""),
+            status=ev.get("Status", ""),
+            uniqueid=ev.get("Uniqueid", ""),
+            queue=ev.get("Queue", ""),
+            position=ev.get("Position", ""),
+            dialstatus=ev.get("Dialstatus", ""),
+            server=server,
+        )
+        return
     if ev.get("UserEvent") != "HotlineRoute":
         return
     fields = {
         "route": ev.get("Route", ""),
         "queue": ev.get("Queue", ""),
+        "platform": ev.get("Platform", ""),
         "agi_ms": ev.get("AgiMs", ""),
         "linkedid": ev.get("Linkedid", ""),
         "caller": ev.get("Caller", ""),
+        "source": ev.get("Source", "")[:16],
+        "did": ev.get("Did", ""),
     }
     uid = ev.get("Uniqueid", "")
     call = await calls.on_route_event(cx.session, uid, fields, server)

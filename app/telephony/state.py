@@ -70,6 +70,12 @@ class TelephonyState:
             return None
         return {q.name: sum(1 for m in q.members.values() if m.staffed) for q in self.queues.values()}
 
+    def waiting_by_queue(self) -> dict[str, int] | None:
+        """Callers waiting per queue, or None while state is unknown."""
+        if not self.synced_servers:
+            return None
+        return {q.name: len(q.waiting) for q in self.queues.values()}
+
     def replace_server(self, server: str, messages: list[dict[str, str]], now: float | None = None) -> None:
         """Rebuild one server's queues from a QueueStatus answer (QueueParams/QueueMember/QueueEntry)."""
         now = now or time.time()
@@ -108,6 +114,37 @@ class TelephonyState:
                     position=int(msg.get("Position", "0") or 0),
                 )
         self.synced_servers.add(server)
+
+    def dump_server(self, server: str) -> dict[str, Any]:
+        """One server's queues, members and waiting callers as plain data (JSON), for the processes
+        that do not consume its AMI events (load_server)."""
+        return {
+            "synced": server in self.synced_servers,
+            "queues": [
+                {
+                    "name": q.name,
+                    "members": [asdict(m) for m in q.members.values()],
+                    "waiting": [asdict(w) for w in q.waiting.values()],
+                }
+                for q in sorted(self.queues.values(), key=lambda q: q.name)
+                if q.server == server
+            ],
+        }
+
+    def load_server(self, server: str, data: dict[str, Any]) -> None:
+        """Replaces one server's queues with a dump_server of another process's state."""
+        for n in [n for n, q in self.queues.items() if q.server == server]:
+            del self.queues[n]
+        for qd in data.get("queues", []):
+            q = self.queue(qd["name"], server)
+            for md in qd.get("members", []):
+                q.members[md["interface"]] = Member(**md)
+            for wd in qd.get("waiting", []):
+                q.waiting[wd["uniqueid"]] = Waiting(**wd)
+        if data.get("synced"):
+            self.synced_servers.add(server)
+        else:
+            self.synced_servers.discard(server)
 
     def snapshot(self, queues: set[str] | None = None, now: float | None = None) -> dict[str, Any]:
         now = now or time.time()

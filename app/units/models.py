@@ -19,7 +19,7 @@ class Unit(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     name: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(16), default="department")  # department | utility
-    platform: Mapped[str] = mapped_column(String(32), index=True)  # prefecture code or "province"
+    platform: Mapped[str] = mapped_column(String(32), index=True)  # a platform code of the platform config
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True)  # duty phone for reminders
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, HTTPException
 
 from app.auth.deps import require_roles
 from app.auth.models import Role, User
-from app.deps import SessionDep, get_runtime
-from app.runtime import Runtime
+from app.deps import SessionDep
+from app.runtime import Runtime, get_runtime
 from app.units import service
 from app.units.schemas import UnitCreate, UnitOut, UnitUpdate
 

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 UnitKind = Literal["department", "utility"]
 
@@ -12,16 +12,26 @@ class UnitCreate(BaseModel):
     name: str = Field(min_length=1, max_length=128)
     kind: UnitKind = "department"
     platform: str = Field(min_length=1, max_length=32)
-    phone: str | None = None
+    phone: str | None = Field(default=None, max_length=32)
     active: bool = True
 
 
 class UnitUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=128)
     kind: UnitKind | None = None
-    platform: str | None = None
-    phone: str | None = None
+    platform: str | None = Field(default=None, min_length=1, max_length=32)
+    phone: str | None = Field(default=None, max_length=32)
     active: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null_for_required(cls, data: Any) -> Any:
+        """Leaving a field out keeps it; null is only meaningful for the phone."""
+        if isinstance(data, dict):
+            nulls = [k for k in ("name", "kind", "platform", "active") if k in data and data[k] is None]
+            if nulls:
+                raise ValueError(f"{', '.join(nulls)} cannot be null (leave the field out to keep it)")
+        return data
 
 
 class UnitOut(BaseModel):
