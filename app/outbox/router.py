@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.auth.deps import require_roles
 from app.auth.models import Role, User
+from app.bounds import IdQuery
 from app.deps import SessionDep
 from app.outbox.models import OutboxMessage
 from app.outbox.schemas import OutboxOut
@@ -21,8 +22,8 @@ Admin = Annotated[User, Depends(require_roles(Role.admin))]  # holds every platf
 async def list_outbox(
     session: SessionDep,
     user: Admin,
-    status: str | None = None,
-    case_id: int | None = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    case_id: IdQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[OutboxOut]:
     q = select(OutboxMessage)

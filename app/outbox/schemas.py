@@ -19,5 +19,7 @@ class OutboxOut(BaseModel):
     created_at: datetime
     next_attempt_at: datetime
     sent_at: datetime | None
+    gateway_ref: str | None = None
+    delivered_at: datetime | None = None
 
     model_config = {"from_attributes": True}

@@ -1,0 +1,199 @@
+"""Queue call-back (排队回拨), the backend's half: a caller who pressed the offer's key has hung up;
+a placeholder takes their place in the queue (AMI Originate of a Local channel into
+[hotline-queue-wait]'s sibling [hotline-qcb-hold], Async), and when an agent answers it the citizen's
+phone is dialled (agent first). The request is a `callbacks` row (requested_by "caller", linked to
+the original call) and the placeholder a call row (direction "out", callback_of = the original).
+A boundary: commits each step, then publishes ``callback.updated``.
+docs/adr/2026-12-02-queue-callback.md."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.callbacks import models as cbm
+from app.callbacks import service
+from app.callbacks.component import updated
+from app.callbacks.models import Callback
+from app.calls.models import Call
+from app.events import Event
+from app.telephony.ami import AmiError
+from app.telephony.lifecycle import TELEPHONY
+from callflow.callback import callable_number, placeholder_position
+from callflow.skills import SKILLED_MAX_PENALTY, base_queue, split_queue
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+PREFIX = "hl-qcb-"  # ChannelId of a placeholder's half 1 (the Linkedid of every leg); half 2 adds "-2"
+
+
+def placeholder_uid(channel_id: str) -> str:
+    return f"{channel_id}-2"
+
+
+async def request(session: AsyncSession, uniqueid: str, queue: str, position: str) -> Callback | None:
+    """The request of the caller of ``uniqueid`` (flushed, not committed), or None: an unknown call, a
+    number that cannot be called back, or a request already made for this call."""
+    call = await session.scalar(select(Call).where(Call.uniqueid == uniqueid))
+    if call is None:
+        log.warning("queue call-back for an unknown call %s", uniqueid)
+        return None
+    number = callable_number(call.caller_e164, call.caller_kind or "")
+    if number is None:
+        log.warning("queue call-back for %s: the number cannot be called back", uniqueid)
+        return None
+    dup = await session.scalar(
+        select(Callback).where(Callback.call_uniqueid == uniqueid, Callback.requested_by == cbm.CALLER)
+    )
+    if dup is not None:
+        return None
+    pos = placeholder_position(position)
+    cb = Callback(
+        channel_id=f"{PREFIX}{uuid.uuid4().hex[:16]}", call_uniqueid=uniqueid, number=number,
+        platform=call.platform, agent="", interface="", requested_by=cbm.CALLER, status=cbm.QUEUED,
+        detail=f"排队回拨：在 {queue} 第 {pos} 位等待坐席",
+    )  # fmt: skip
+    session.add(cb)
+    session.add(
+        Call(
+            uniqueid=placeholder_uid(cb.channel_id),
+            linkedid=cb.channel_id,
+            server=call.server,
+            direction="out",
+            caller=number,
+            caller_e164=call.caller_e164,
+            caller_kind=call.caller_kind,
+            prefecture=call.prefecture,
+            platform=call.platform,
+            source_hotline=call.source_hotline,
+            did=call.did,
+            route="callback",
+            reason=f"排队回拨 {uniqueid}",
+            queue=base_queue(queue),
+            callback_of=uniqueid,
+        )  # fmt: skip
+    )
+    await session.flush()
+    return cb
+
+
+def originate_action(cb: Callback, queue: str, position: str, hold_s: int, ring_s: int) -> dict[str, Any]:
+    """The placeholder: half 2 waits in ``queue`` at the caller's position ([hotline-qcb-hold]); half 1
+    continues in [hotline-qcb-dial] once an agent answered it. Async: the answer may take minutes."""
+    skilled = split_queue(queue)[1] is not None
+    variables = {
+        "QCB_ID": cb.channel_id, "QCB_QUEUE": queue, "QCB_POS": placeholder_position(position),
+        "QCB_NUMBER": cb.number, "QCB_HOLD_S": hold_s, "QCB_RING_S": ring_s,
+        "QCB_MAXPEN": SKILLED_MAX_PENALTY if skilled else "",
+    }  # fmt: skip
+    return {
+        "Action": "Originate",
+        "Channel": "Local/s@hotline-qcb-hold/n",
+        "Context": "hotline-qcb-dial",
+        "Exten": cb.number,
+        "Priority": "1",
+        "CallerID": f'"12345回拨" <{cb.number}>',
+        "ChannelId": cb.channel_id,
+        "OtherChannelId": placeholder_uid(cb.channel_id),
+        "Timeout": str((hold_s + 60) * 1000),
+        "Async": "true",
+        "Variable": ",".join(f"{k}={v}" for k, v in variables.items()),
+    }
+
+
+STATUS = {"dialing": cbm.DIALING, "connected": cbm.CONNECTED, "expired": cbm.FAILED}
+
+
+class QueueCallbacks:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._lock = asyncio.Lock()  # one event at a time, in order (requested before dialing)
+
+    async def on_event(self, ev: Event) -> None:
+        """Not in the AMI consumer's way: handled in a task, in order."""
+        t = asyncio.create_task(self._handle(ev))
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _handle(self, ev: Event) -> None:
+        d = ev.data
+        async with self._lock:
+            await self._one(d)
+
+    async def _one(self, d: dict[str, Any]) -> None:
+        try:
+            if d.get("status") == "requested":
+                await self.requested(
+                    str(d["uniqueid"]), str(d.get("queue", "")), str(d.get("position", "")), str(d["server"])
+                )
+            elif str(d.get("id", "")).startswith(PREFIX):
+                await self.progress(str(d["id"]), str(d.get("status", "")), str(d.get("dialstatus", "")))
+        except Exception:  # noqa: BLE001 - one bad event must not stop the hub's delivery
+            log.exception("queue call-back event %s failed", d)
+
+    async def requested(self, uniqueid: str, queue: str, position: str, server: str) -> None:
+        settings = self.rt.config.queue_callback
+        async with self.rt.db.sessionmaker() as session:
+            cb = await request(session, uniqueid, queue, position)
+            if cb is None:
+                return
+            await session.commit()
+            out = service.callback_out(cb)
+        await self.rt.hub.publish(updated(out))
+        action = originate_action(cb, queue, position, settings.hold_max_s, settings.ring_s)
+        try:
+            conn = self.rt.require(TELEPHONY).connections[server]
+            await conn.action(action, timeout=5)
+        except (AmiError, KeyError) as e:
+            await self.update(cb.channel_id, cbm.FAILED, f"无法排队回拨: {e}"[:250])
+
+    async def progress(self, channel_id: str, status: str, dialstatus: str) -> None:
+        if status == "ended":
+            new = cbm.DONE if dialstatus == "ANSWER" else cbm.FAILED
+            detail = None if new == cbm.DONE else f"市民未接听 ({dialstatus or '未知'})"
+        elif status in STATUS:
+            new = STATUS[status]
+            detail = "排队等待超时，未能回拨" if status == "expired" else None
+        else:
+            return
+        await self.update(channel_id, new, detail)
+
+    async def update(self, channel_id: str, status: str, detail: str | None) -> None:
+        async with self.rt.db.sessionmaker() as session:
+            cb = await service.advance(session, channel_id, status, detail)
+            if cb is None:
+                return
+            if not cb.agent:  # the agent who answered the placeholder (AgentConnect wrote it on its call row)
+                row = await session.scalar(select(Call).where(Call.uniqueid == placeholder_uid(channel_id)))
+                if row is not None and row.agent:
+                    cb.agent, cb.interface = row.agent, row.agent_interface or ""
+            await session.commit()
+            out = service.callback_out(cb)
+        await self.rt.hub.publish(updated(out))
+
+
+@asynccontextmanager
+async def queue_callbacks(rt: Runtime) -> AsyncIterator[None]:
+    """STARTERS entry."""
+    comp = QueueCallbacks(rt)
+    rt.hub.subscribe("queue_callback.", comp.on_event)
+    try:
+        yield
+    finally:
+        rt.hub.unsubscribe("queue_callback.", comp.on_event)
+        await comp.close()
