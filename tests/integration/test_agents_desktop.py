@@ -13,12 +13,13 @@ import pytest
 import websockets
 
 from app.calls import service as calls
+from app.telephony.lifecycle import TELEPHONY
 from tests.browser import live_server
 from tests.conftest import add_user, make_settings
 
 
 async def feed(app: Any, *events: dict[str, str]) -> None:
-    tel = app.state.runtime.components["telephony"]
+    tel = app.state.runtime.require(TELEPHONY)
     await tel.consumer.process([("main", ev, time.time()) for ev in events])
 
 
@@ -41,6 +42,11 @@ def member_event(
         "Paused": paused,
         "PausedReason": reason,
     }
+
+
+def ws_auth(token: str) -> dict[str, Any]:
+    """What a browser sends with the WebSocket handshake: the session cookie (never a ?token= URL)."""
+    return {"additional_headers": {"Cookie": f"hotline_session={token}"}}
 
 
 async def token(client: httpx.AsyncClient, username: str) -> str:
@@ -102,11 +108,14 @@ async def test_roles_on_agent_routes(tmp_path, sqlite_url):
             names = [a["username"] for a in (await c.get("/api/agents", headers=sup)).json()]
             assert names == ["li.agent", "nophone"]
         ws_base = base.replace("http", "ws")
-        with pytest.raises(websockets.InvalidStatus):
-            async with websockets.connect(f"{ws_base}/ws/agent"):
-                pass
-        with pytest.raises(websockets.InvalidStatus):
-            async with websockets.connect(f"{ws_base}/ws/agent?token={sup['Authorization'][7:]}"):
+        # no session at the handshake: the first message must authenticate, a forged one is refused
+        async with websockets.connect(f"{ws_base}/ws/agent") as ws:
+            await ws.send(json.dumps({"type": "auth", "token": "forged"}))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await ws.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        with pytest.raises(websockets.InvalidStatus):  # a supervisor is not an agent
+            async with websockets.connect(f"{ws_base}/ws/agent", **ws_auth(sup['Authorization'][7:])):
                 pass
 
 
@@ -119,8 +128,8 @@ async def test_screenpop_goes_only_to_the_rung_agent(tmp_path, sqlite_url):
         await seed_call(app, "old-1", "13987212345")
         ws_base = base.replace("http", "ws")
         async with (
-            websockets.connect(f"{ws_base}/ws/agent?token={t1}") as ws1,
-            websockets.connect(f"{ws_base}/ws/agent?token={t2}") as ws2,
+            websockets.connect(f"{ws_base}/ws/agent", **ws_auth(t1)) as ws1,
+            websockets.connect(f"{ws_base}/ws/agent", **ws_auth(t2)) as ws2,
         ):
             assert (await recv_until(ws1, "state"))["state"] == "logged_out"
             await recv_until(ws2, "state")
@@ -198,7 +207,7 @@ async def test_pause_reason_and_wrapup_state_come_from_events(tmp_path, sqlite_u
         await add_user(app, "li.agent", "agent", platform="dali", sip_endpoint="agent-1001")
         async with httpx.AsyncClient(base_url=base) as c:
             t1 = await token(c, "li.agent")
-        async with websockets.connect(f"{base.replace('http', 'ws')}/ws/agent?token={t1}") as ws1:
+        async with websockets.connect(f"{base.replace('http', 'ws')}/ws/agent", **ws_auth(t1)) as ws1:
             await recv_until(ws1, "state")
             await feed(app, member_event("li.agent", "PJSIP/agent-1001"))
             await recv_until(ws1, "state")

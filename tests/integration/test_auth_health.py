@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import time_machine
+
 from tests.conftest import add_user, login
+
+SH = ZoneInfo("Asia/Shanghai")
 
 
 async def test_health_reports_database_and_calendar(app_client):
@@ -12,8 +19,12 @@ async def test_health_reports_database_and_calendar(app_client):
     body = r.json()
     assert body["database"]["ok"] is True
     assert 2026 in body["calendar"]["covered_years"]
-    # the year after the library's data is missing: a loud warning, not a silent guess
-    assert any("2027" in w for w in body["calendar"]["warnings"])
+    # on a day of a year no library knows (and no administrator loaded), and of the year after:
+    # loud warnings, not a silent guess. The clock is pinned, so a library release changes nothing.
+    with time_machine.travel(datetime(2099, 3, 3, 10, 0, tzinfo=SH), tick=True):
+        body = (await client.get("/health")).json()
+    warnings = body["calendar"]["warnings"]
+    assert len(warnings) == 2 and "2099" in warnings[0] and "2100" in warnings[1], warnings
     assert body["status"] == "warning"
 
 
@@ -52,8 +63,14 @@ async def test_prefecture_agent_sees_only_own_platform_calls(app_client):
     async with app.state.runtime.db.sessionmaker() as s:
         for uid, plat in (("c-dali", "dali"), ("c-km", "kunming")):
             await service.record_decision(
-                s, uniqueid=uid, linkedid=uid, channel="Local/x", caller="13987212345", caller_name=None,
-                trunk=None, decision={"route": "queue", "platform": plat, "queue": f"q-{plat}"},
+                s,
+                uniqueid=uid,
+                linkedid=uid,
+                channel="Local/x",
+                caller="13987212345",
+                caller_name=None,
+                trunk=None,
+                decision={"route": "queue", "platform": plat, "queue": f"q-{plat}"},
             )
         await s.commit()
     await add_user(app, "dali.agent", "agent", platform="dali")

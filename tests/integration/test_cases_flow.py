@@ -28,6 +28,8 @@ async def test_full_flow_dispatch_sign_extend_reply_feedback_rating(tmp_path, db
 
         # the co-handling unit sees it but may not sign; another prefecture's unit does not see it
         assert (await w.get("power.h", n))["status"] == "dispatched"
+        assert (await w.get("power.h", n))["allowed_actions"] == []  # the page offers it nothing to do yet
+        assert (await w.get("water.h", n))["allowed_actions"] == ["return", "sign"]
         r = await w.act("power.h", n, "sign", expect=403)
         assert "lead unit" in r["detail"]
         await w.get("dlwater.h", n, expect=404)
@@ -37,6 +39,7 @@ async def test_full_flow_dispatch_sign_extend_reply_feedback_rating(tmp_path, db
         assert c["citizen_phone"] == "13912342345"  # not confidential: the unit may call the citizen back
         c = await w.act("water.h", n, "progress", note="已安排抢修")
         assert c["status"] == "in_progress"
+        assert (await w.get("power.h", n))["allowed_actions"] == ["progress"]
         c = await w.act("power.h", n, "progress", note="协办：已排查线路")
         old_due = datetime.fromisoformat(c["handle_due"])
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from recordings import service
-from recordings.models import Recording
+from app.voicemail import service
+from app.voicemail.models import Recording
 from tests.conftest import REPO, make_settings, running_app
 from tests.integration.test_recordings_queue import (
     MODEL,
@@ -54,6 +54,7 @@ def _cli(settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = os.environ | {
         "HOTLINE_DATABASE_URL": settings.database_url, "HOTLINE_VAR_DIR": str(settings.var_dir),
         "HOTLINE_WHISPER_MODEL_PATH": str(MODEL), "HOTLINE_SESSION_SECRET": "x",
+        "HOTLINE_STT_ENGINE": settings.stt_engine,
     }  # fmt: skip
     return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=300)  # fmt: skip

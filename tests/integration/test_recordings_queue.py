@@ -15,21 +15,19 @@ from sqlalchemy import select
 
 from app.cases.models import Case
 from app.db import utcnow
-from recordings import service
-from recordings.models import Recording, TranscriptionJob
-from recordings.stt.locate import find_whisper_model, find_zh_dev, read_transcripts, whisper_model_candidates
+from app.voicemail import service
+from app.voicemail.agi import VoicemailPort
+from app.voicemail.component import TRANSCRIPTION
+from app.voicemail.engine import engine_for
+from app.voicemail.models import Recording, TranscriptionJob
+from recordings.stt.locate import find_whisper_model, find_zh_dev, read_transcripts
 from recordings.stt.metrics import cer
-from recordings.worker import TranscriptionWorker
 from tests.conftest import make_settings, running_app
 
 MODEL = find_whisper_model()
 ZH_DEV = find_zh_dev()
 CLIP = "firered_BAC009S0764W0121.wav"
-needs_model = pytest.mark.skipif(
-    MODEL is None or ZH_DEV is None,
-    reason="faster-whisper-base or shared/audio/zh-dev not found; looked in "
-    + ", ".join(map(str, whisper_model_candidates())),
-)
+needs_model = pytest.mark.needs("models", "audio")  # missing: a failure (tests/resources.py)
 
 
 def exists(path: str | Path) -> bool:
@@ -70,10 +68,8 @@ def whisper_settings(tmp_path: Path, db_url: str, **kw: Any) -> Any:
 
 
 async def store(app: Any, path: Path, caller: str = "13987212345", platform: str = "dali") -> tuple[int, str]:
-    from agi_handlers.voicemail import store as agi_store
-
-    return await agi_store(app.state.runtime, path, caller=caller, platform=platform, prefecture="dali",
-                           mailbox="vm-dali", uniqueid=f"test-{path.stem}")  # fmt: skip
+    return await VoicemailPort(app.state.runtime).store(path, caller=caller, platform=platform, prefecture="dali",
+                                                       mailbox="vm-dali", uniqueid=f"test-{path.stem}")  # fmt: skip
 
 
 async def case_of(app: Any, rec_id: int) -> tuple[Recording, Case, TranscriptionJob]:
@@ -89,7 +85,7 @@ async def case_of(app: Any, rec_id: int) -> tuple[Recording, Case, Transcription
 @needs_model
 async def test_message_is_a_case_before_transcription_then_gets_its_transcript(tmp_path, db_url):
     async with running_app(whisper_settings(tmp_path, db_url)) as (app, _):
-        worker = app.state.runtime.components["transcription"]
+        worker = app.state.runtime.require(TRANSCRIPTION)
         await worker.stop()  # drive it by hand: first look at what exists BEFORE transcription
         path = clip_copy(service.recording_path(app.state.runtime.settings, "u1"))
         rec_id, number = await store(app, path)
@@ -113,7 +109,7 @@ async def test_message_is_a_case_before_transcription_then_gets_its_transcript(t
 @needs_model
 async def test_corrupt_and_silent_messages_get_a_clear_status_and_never_block_the_queue(tmp_path, db_url):
     async with running_app(whisper_settings(tmp_path, db_url)) as (app, _):
-        worker = app.state.runtime.components["transcription"]
+        worker = app.state.runtime.require(TRANSCRIPTION)
         await worker.stop()
         s = app.state.runtime.settings
         corrupt = corrupt_wav(service.recording_path(s, "bad"))
@@ -134,8 +130,13 @@ async def test_corrupt_and_silent_messages_get_a_clear_status_and_never_block_th
         assert cer(reference(), got[3][0].transcript or "") < 0.25
 
 
-async def test_no_model_configured_case_pending_and_health_says_why(tmp_path, db_url):
-    async with running_app(make_settings(tmp_path, db_url, stt_engine="none")) as (app, client):
+@pytest.mark.parametrize("engine", ["none", "auto"])
+async def test_no_model_configured_case_pending_and_health_says_why(tmp_path, db_url, engine, monkeypatch):
+    for var in ("HOTLINE_VOSK_MODEL_PATH", "HOTLINE_WHISPER_MODEL_PATH"):
+        monkeypatch.delenv(var, raising=False)
+    (tmp_path / "empty-shared" / "models").mkdir(parents=True)  # auto finds nothing there
+    settings = make_settings(tmp_path, db_url, stt_engine=engine, shared_dir=tmp_path / "empty-shared")
+    async with running_app(settings) as (app, client):
         path = clip_copy(service.recording_path(app.state.runtime.settings, "nm")) if ZH_DEV else None
         if path is None:
             path = silence_wav(service.recording_path(app.state.runtime.settings, "nm"))
@@ -150,13 +151,15 @@ async def test_no_model_configured_case_pending_and_health_says_why(tmp_path, db
         assert "transcription pending: no model configured" in h["transcription"]["reason"]
         assert any(w.startswith("transcription: transcription pending") for w in h["warnings"])
         assert h["transcription"]["jobs"] == {"pending": 1}
+        if engine == "auto":  # the warning says how to get a model
+            assert "hotline models fetch vosk-small-cn" in h["transcription"]["reason"]
 
 
 @needs_model
 async def test_expired_lease_is_taken_over_and_the_old_owner_cannot_write(tmp_path, db_url):
     async with running_app(whisper_settings(tmp_path, db_url)) as (app, _):
         rt = app.state.runtime
-        await rt.components["transcription"].stop()
+        await rt.require(TRANSCRIPTION).stop()
         rec_id, _ = await store(app, clip_copy(service.recording_path(rt.settings, "lease")))
         async with rt.db.sessionmaker() as s:
             a = await service.claim(s, "worker-a", lease_s=30)
@@ -170,9 +173,7 @@ async def test_expired_lease_is_taken_over_and_the_old_owner_cannot_write(tmp_pa
             b = await service.claim(s, "worker-b", lease_s=30, now=later)
             await s.commit()
         assert b is not None and b.id == a.id and b.attempts == 2
-        tr = TranscriptionWorker(rt.db, rt.settings).engine.transcribe(
-            Path((await case_of(app, rec_id))[0].path)
-        )
+        tr = engine_for(rt.settings).transcribe(Path((await case_of(app, rec_id))[0].path))
         async with rt.db.sessionmaker() as s:
             assert await service.finish(s, a, 1, tr) is False  # the stale owner's result is dropped
             assert await service.heartbeat(s, a.id, "worker-a", 1, 30) is False

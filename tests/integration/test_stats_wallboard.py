@@ -4,16 +4,28 @@ KPIs by scope, roles, masked numbers, pushes on queue and call events, call-back
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
+import time_machine
 import websockets
 
 from app.calls.models import Call
 from app.db import utcnow
 from tests.browser import live_server
 from tests.conftest import add_user, make_settings
-from tests.integration.test_agents_desktop import feed, member_event, recv_until, token
+from tests.integration.test_agents_desktop import feed, member_event, recv_until, token, ws_auth
+
+
+@pytest.fixture(autouse=True)
+def _midday() -> Iterator[None]:
+    """'Today' on the wallboard is the Beijing day: pinned to midday so a run across 00:00 Beijing
+    time (16:00 UTC) cannot split the seeded calls over two days."""
+    with time_machine.travel(datetime(2026, 6, 10, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=True):
+        yield
 
 
 async def seed(app) -> None:
@@ -99,7 +111,7 @@ async def test_kpis_scopes_and_roles(tmp_path, sqlite_url):
             assert r.status_code == 404  # another prefecture's call does not exist for this supervisor
         ws_base = base.replace("http", "ws")
         async with websockets.connect(
-            f"{ws_base}/ws/wallboard?platform=kunming&token={dali['Authorization'][7:]}"
+            f"{ws_base}/ws/wallboard?platform=kunming", **ws_auth(dali["Authorization"][7:])
         ) as ws:
             assert (await recv_until(ws, "error"))["detail"] == "无权查看该平台"
 
@@ -109,7 +121,7 @@ async def test_wallboard_pushes_queue_agent_and_kpi_changes(tmp_path, sqlite_url
         await add_user(app, "dali.sup", "supervisor", platform="dali")
         async with httpx.AsyncClient(base_url=base) as c:
             t = await token(c, "dali.sup")
-        async with websockets.connect(f"{base.replace('http', 'ws')}/ws/wallboard?token={t}") as ws:
+        async with websockets.connect(f"{base.replace('http', 'ws')}/ws/wallboard", **ws_auth(t)) as ws:
             live = (await recv_until(ws, "live"))["live"]
             assert [q["name"] for q in live["queues"]] == []  # nothing known about q-dali yet
             k = await recv_until(ws, "kpis")

@@ -67,7 +67,7 @@ async def test_wallboard_shows_satisfaction_rate_and_agent_works_the_call_back_l
         async with chromium() as browser:
             page = await login_page(browser, base, "km.sup")
             await page.goto(f"{base}/ui/wallboard")
-            await page.wait_for_function("document.getElementById('k_sat').textContent.includes('%')")
+            await page.wait_for_function("() => document.getElementById('k_sat').textContent.includes('%')")
             assert await page.text_content("#k_sat") == "75.0%"
             assert "满意 2 · 基本满意 1 · 不满意 1" in (await page.text_content("#k_sat_counts") or "")
             await page.screenshot(path=str(screenshot_path("survey-wallboard")))
@@ -84,11 +84,11 @@ async def test_wallboard_shows_satisfaction_rate_and_agent_works_the_call_back_l
             await row.locator("input.note").fill("已电话回访，市民满意")
             await row.get_by_role("button", name="登记结果").click()
             await agent.wait_for_function(
-                "!document.getElementById('tasks').textContent.includes('13900002009')"
+                "() => !document.getElementById('tasks').textContent.includes('13900002009')"
             )
             await agent.screenshot(path=str(screenshot_path("survey-callbacks")))
             await agent.check("#done")
             await agent.wait_for_function(
-                "document.getElementById('tasks').textContent.includes('已电话回访')"
+                "() => document.getElementById('tasks').textContent.includes('已电话回访')"
             )
             assert "已电话回访，市民满意" in (await agent.text_content("#tasks") or "")

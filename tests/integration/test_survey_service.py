@@ -3,14 +3,14 @@ on SQLite and PostgreSQL (no Asterisk: the service functions the scheduler and t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from app.callbacks.models import Callback
 from app.calls.models import Call
 from app.db import utcnow
-from app.stats.models import Callback
 from app.surveys import models as m
 from app.surveys import service
 from app.surveys.models import CallbackTask, Survey, SurveyAttempt
@@ -183,3 +183,34 @@ async def test_call_back_list_has_missed_calls_and_voicemails_once(tmp_path, db_
         r = await w.client.get("/api/callbacks?include_done=true", headers=w.h["km.agent"])
         done = [t for t in r.json() if t["status"] == "done"]
         assert [(t["outcome"], t["note"], t["agent"]) for t in done] == [("wrong_number", "空号", "km.agent")]
+
+
+async def test_callback_list_has_one_row_per_citizen_with_the_missed_calls_times(tmp_path, sqlite_url):
+    """The same citizen missed three times: one row, the three times of the calls (not the time the
+    list was made), and one outcome closes them all; a simulated call is on no list."""
+    async with world(tmp_path, sqlite_url) as w:
+        now = utcnow()
+        times = [now - timedelta(hours=h) for h in (5, 3, 1)]
+        async with w.session() as s:
+            s.add_all(
+                [Call(uniqueid=f"m{i}", caller="13987112345", platform="kunming", outcome="abandoned", arrived_at=t)
+                 for i, t in enumerate(times)]
+                + [Call(uniqueid="other", caller="13987154321", platform="kunming", outcome="abandoned",
+                        arrived_at=now - timedelta(hours=2)),
+                   Call(uniqueid="sim-x-in", caller="13987100009", platform="kunming", outcome="abandoned",
+                        arrived_at=now, is_test=True)]
+            )  # fmt: skip
+            await s.commit()
+        rows = (await w.client.get("/api/callbacks", headers=w.h["km.agent"])).json()
+        assert [(t["number"], t["entries"]) for t in rows] == [("13987112345", 3), ("13987154321", 1)]
+        shown = [datetime.fromisoformat(x) for x in rows[0]["times"]]
+        assert shown == sorted(times, reverse=True)  # the calls' own times, latest first
+        r = await w.client.post(
+            f"/api/callbacks/{rows[0]['id']}/outcome", json={"outcome": "reached"}, headers=w.h["km.agent"]
+        )
+        assert r.status_code == 200
+        rows = (await w.client.get("/api/callbacks", headers=w.h["km.agent"])).json()
+        assert [t["number"] for t in rows] == ["13987154321"]
+        async with w.session() as s:
+            done = list(await s.scalars(select(CallbackTask).where(CallbackTask.status == "done")))
+        assert sorted(t.ref for t in done) == ["m0", "m1", "m2"] and {t.outcome for t in done} == {"reached"}

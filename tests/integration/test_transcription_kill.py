@@ -3,23 +3,23 @@ takes the job over once the lease expires, and the case gets its transcript exac
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from recordings import service
-from recordings.models import TranscriptionJob
+from app.voicemail import service
+from app.voicemail.component import TRANSCRIPTION
+from app.voicemail.models import TranscriptionJob
 from tests.conftest import REPO, running_app
 from tests.integration.test_recordings_queue import ZH_DEV, case_of, needs_model, store, whisper_settings
+from tests.waiting import wait_until
 
-pytestmark = needs_model
+pytestmark = [needs_model, pytest.mark.needs("tools")]
 
 
 def long_message(dst: Path) -> Path:
@@ -38,7 +38,7 @@ def start_worker(settings, log: Path) -> subprocess.Popen[bytes]:
         "HOTLINE_SESSION_SECRET": "x", "HOTLINE_STT_THREADS": "2",
     }  # fmt: skip
     return subprocess.Popen(
-        [sys.executable, "-m", "recordings.worker", "--lease-s", "3", "--poll-s", "0.3"],
+        [sys.executable, "-m", "app.voicemail.worker", "--lease-s", "3", "--poll-s", "0.3"],
         cwd=REPO, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
 
@@ -54,15 +54,20 @@ async def test_worker_killed_mid_job_is_retried_and_the_case_gets_its_transcript
     settings = whisper_settings(tmp_path, db_url)
     log = tmp_path / "worker.log"
     async with running_app(settings) as (app, _):
-        await app.state.runtime.components["transcription"].stop()  # only the subprocesses work here
+        await app.state.runtime.require(TRANSCRIPTION).stop()  # only the subprocesses work here
         rec_id, _ = await store(app, long_message(service.recording_path(settings, "long")))
         first = start_worker(settings, log)
         try:
-            deadline = time.monotonic() + 30
-            while (await job_state(app, rec_id)).status != "running":
-                assert time.monotonic() < deadline and first.poll() is None, log.read_text()
-                await asyncio.sleep(0.1)
-            await asyncio.sleep(2.0)  # model loaded, engine busy on the message
+            # killed while busy on the job: claimed (running) AND its lease renewed by the heartbeat that
+            # runs only while the engine transcribes. No fixed sleep: a fast machine cannot finish first,
+            # a slow one cannot be killed before it claimed.
+            async def busy() -> TranscriptionJob | None:
+                assert first.poll() is None, f"worker exited early: {log.read_text()}"
+                job = await job_state(app, rec_id)
+                return job if job.status == "running" and job.heartbeat_at > job.updated_at else None
+
+            await wait_until(busy, 120, "the worker to claim the job and renew its lease mid-transcription",
+                             describe=log.read_text)  # fmt: skip
             first.send_signal(signal.SIGKILL)
             first.wait(10)
         finally:
@@ -77,10 +82,13 @@ async def test_worker_killed_mid_job_is_retried_and_the_case_gets_its_transcript
 
         second = start_worker(settings, log)
         try:
-            deadline = time.monotonic() + 120
-            while (await job_state(app, rec_id)).status != "done":
-                assert time.monotonic() < deadline and second.poll() is None, log.read_text()
-                await asyncio.sleep(0.3)
+
+            async def done() -> bool:
+                assert second.poll() is None, f"worker exited early: {log.read_text()}"
+                return (await job_state(app, rec_id)).status == "done"
+
+            await wait_until(done, 300, "the restarted worker to take the job over and finish it",
+                             interval=0.3, describe=log.read_text)  # fmt: skip
         finally:
             second.terminate()
             try:
@@ -93,11 +101,3 @@ async def test_worker_killed_mid_job_is_retried_and_the_case_gets_its_transcript
         assert rec.transcript and len(rec.transcript) > 100
         assert case.detail.count(rec.transcript) == 1 and case.summary.startswith("语音留言：")
         assert case.detail.count("语音留言自动转写") == 1
-
-
-@pytest.fixture(autouse=True)
-def _sox() -> None:
-    import shutil
-
-    if not shutil.which("sox"):
-        pytest.fail("sox is not installed: run scripts/install-system-deps.sh")

@@ -3,8 +3,6 @@ Chromium (the audio element loads and plays the recording URL)."""
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.browser import chromium, live_server, login_page, screenshot_path
 from tests.conftest import add_user, login, make_settings, running_app
 from tests.integration.test_recordings_queue import (
@@ -15,10 +13,11 @@ from tests.integration.test_recordings_queue import (
     store,
     whisper_settings,
 )
+from tests.waiting import wait_until
 
 
 def _message(app, name: str):
-    from recordings import service
+    from app.voicemail import service
 
     path = service.recording_path(app.state.runtime.settings, name)
     return clip_copy(path) if ZH_DEV else silence_wav(path)
@@ -76,12 +75,15 @@ async def test_inbox_page_plays_the_recording_in_chromium(tmp_path, sqlite_url):
         await add_user(app, "dali-agent", "agent", platform="dali", display_name="大理坐席")
         await add_user(app, "km-agent", "agent", platform="kunming")
         await add_user(app, "unit-user", "unit", platform="dali")
-        for _ in range(100):  # the in-process worker transcribes it
-            from tests.integration.test_recordings_queue import case_of
+        from tests.integration.test_recordings_queue import case_of
 
-            if (await case_of(app, rec_id))[0].transcript_status == "done":
-                break
-            await asyncio.sleep(0.2)
+        async def status() -> str:
+            return str((await case_of(app, rec_id))[0].transcript_status)
+
+        # the in-process worker transcribes it
+        await wait_until(
+            status, 120, f"recording {rec_id} transcribed", check=lambda st: st == "done", interval=0.2
+        )
         async with chromium() as browser:
             page = await login_page(browser, base, "dali-agent")
             await page.goto(f"{base}/ui/voicemail")

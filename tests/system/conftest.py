@@ -1,8 +1,15 @@
-"""System-test fixtures: a real sandbox Asterisk (session) and a live backend connected to it."""
+"""System-test fixtures: a real sandbox Asterisk (session) and a live backend connected to it.
+
+Production runs on PostgreSQL: the core system tests take the ``db_url`` fixture and so run twice,
+on SQLite and on a fresh PostgreSQL database — routing (prefecture queues, overflow, FastAGI down,
+closed → voicemail, CDR reconciliation), the screen-pop and the wallboard (desktop, two softphones,
+wallboard after an Asterisk restart), voicemail (a left message transcribed into a case) and surveys
+(ratings stored, retries surviving a restart). The rest use ``sqlite_url`` (one backend is enough
+for what they check, e.g. SQLite's own locking in the slow-database test).
+"""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +19,11 @@ import httpx
 import pytest
 
 from app.settings import AsteriskServer, Settings
+from app.telephony.lifecycle import TELEPHONY
 from tests.conftest import make_settings, running_app
+from tests.resources import require
+
+CITIZEN_PHONE = "13987112001"  # a Kunming mobile whose phone, in the sandbox, is the softphone agent-1002
 
 
 @dataclass
@@ -26,8 +37,7 @@ class AsteriskEnv:
 
 @pytest.fixture(scope="session")
 def asterisk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskEnv]:
-    if not shutil.which("asterisk"):
-        pytest.fail("asterisk is not installed: run scripts/install-system-deps.sh")
+    require("asterisk")
     from asterisk_conf.render import SipAgent
     from asterisk_conf.sandbox import Sandbox
     from callflow import load_config
@@ -36,12 +46,19 @@ def asterisk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskEnv]:
     sb = Sandbox.on_loopback(
         load_config(), base, rtp_start=31000, rtp_end=31999,
         agents=[SipAgent("agent-1001", "softphone-pw-1001"), SipAgent("agent-1002", "softphone-pw-1002")],
+        citizen_phones={CITIZEN_PHONE: "agent-1002"},  # a call-back to this number rings softphone agent-1002
     )  # fmt: skip
     p = sb.params
     sb.start()
     try:
         yield AsteriskEnv(
-            sb, AsteriskServer(ami_port=p.ami_port, ami_secret=p.ami_secret), p.agi_port, p.sip_port, base
+            sb,
+            AsteriskServer(
+                ami_port=p.ami_port, ami_secret=p.ami_secret, agi_secret=p.agi_secret, recordings_dir=p.callrec_dir
+            ),
+            p.agi_port,
+            p.sip_port,
+            base,
         )
     finally:
         sb.stop()
@@ -60,9 +77,9 @@ def backend_settings(tmp_path: Path, db_url: str, ast: AsteriskEnv, **kw: Any) -
 
 @pytest.fixture
 async def backend(
-    tmp_path: Path, sqlite_url: str, asterisk: AsteriskEnv
+    tmp_path: Path, db_url: str, asterisk: AsteriskEnv
 ) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
-    async with running_app(backend_settings(tmp_path, sqlite_url, asterisk)) as pair:
+    async with running_app(backend_settings(tmp_path, db_url, asterisk)) as pair:
         yield pair
 
 
@@ -108,7 +125,7 @@ class SimMembers:
 
 
 async def add_sim_members(app: Any, queues: list[str]) -> SimMembers:
-    tel = app.state.runtime.components["telephony"]
+    tel = app.state.runtime.require(TELEPHONY)
     conn = tel.connection_for(None)
     added = []
     for i, q in enumerate(queues):

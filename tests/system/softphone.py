@@ -23,6 +23,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from app.telephony.lifecycle import TELEPHONY
+
 BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
 
 
@@ -30,6 +32,25 @@ def _free(kind: int) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_sip_port() -> int:
+    """A port free for baresip's UDP and TCP SIP transports and the TLS one above it (a port free for
+    UDP only was taken on TCP now and then: 'SIP/TLS transport failed: Address already in use')."""
+    for _ in range(50):
+        port = _free(socket.SOCK_DGRAM)
+        try:
+            for kind, p in (
+                (socket.SOCK_STREAM, port),
+                (socket.SOCK_STREAM, port + 1),
+                (socket.SOCK_DGRAM, port + 1),
+            ):
+                with socket.socket(socket.AF_INET, kind) as s:
+                    s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free SIP port pair on 127.0.0.1")
 
 
 def silence_wav(path: Path, seconds: int = 600) -> Path:
@@ -52,12 +73,18 @@ class Softphone:
         local_port: int,
         ctrl_port: int,
         answer_after: float | None = 0.0,
+        mic: Path | None = None,
+        record_received: bool = False,
     ) -> None:
-        """answer_after: seconds before answering an incoming call; None = never answer."""
+        """answer_after: seconds before answering an incoming call; None = never answer. mic: a WAV
+        (8 kHz mono 16-bit, longer than the call) it sends instead of silence. record_received: keep
+        what the phone RECEIVES (decoded) in dump-*-dec.wav (baresip 1.0's aufile cannot play into a
+        file; its sndfile filter writes each call's decoded audio)."""
         self.dir = base / f"baresip-{endpoint}"
         self.endpoint, self.password, self.sip_port = endpoint, password, sip_port
         self.local_port, self.ctrl_port = local_port, ctrl_port
         self.answer_after = answer_after
+        self.mic, self.record_received = mic, record_received
         self.proc: subprocess.Popen[bytes] | None = None
         self.events: list[dict[str, object]] = []
         self._ctrl: socket.socket | None = None
@@ -70,7 +97,8 @@ class Softphone:
 
     def write_config(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        audio = silence_wav(self.dir / "mic.wav")
+        audio = self.mic or silence_wav(self.dir / "mic.wav")
+        dump = f"module sndfile.so\nsnd_path {self.dir}\n" if self.record_received else ""
         (self.dir / "config").write_text(
             f"""poll_method epoll
 sip_listen 127.0.0.1:{self.local_port}
@@ -87,7 +115,7 @@ jitter_buffer_delay 1-10
 module_path /usr/lib/baresip/modules
 module g711.so
 module aufile.so
-module_tmp uuid.so
+{dump}module_tmp uuid.so
 module_tmp account.so
 module_app menu.so
 module_app ctrl_tcp.so
@@ -103,6 +131,9 @@ ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
         (self.dir / "contacts").write_text("", encoding="utf-8")
 
     def start(self) -> None:
+        from tests.resources import require
+
+        require("baresip")  # missing: a failure, unless the developer opted out (tests/resources.py)
         self.write_config()
         self.log = open(self.dir / "baresip.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
@@ -116,7 +147,7 @@ ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
         )
         self._connect_ctrl()
 
-    def _connect_ctrl(self, timeout: float = 5.0) -> None:
+    def _connect_ctrl(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -153,6 +184,7 @@ ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
                 if len(rest) < size + 1:
                     break
                 msg, buf = json.loads(rest[:size]), rest[size + 1 :]
+                msg["received_at"] = time.perf_counter()  # when this process read it (benchmarks time rings)
                 self.events.append(msg)
                 if msg.get("type") == "CALL_INCOMING" and self.answer_after is not None:
                     threading.Timer(self.answer_after, self._accept).start()
@@ -163,6 +195,13 @@ ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
                 self.command("accept")
             except OSError:
                 pass
+
+    def received(self) -> list[Path]:
+        """The decoded audio of each call so far (record_received), oldest first."""
+        return sorted(self.dir.glob("dump-*-dec.wav"))
+
+    def closed_calls(self) -> int:
+        return sum(1 for e in self.events if e.get("type") == "CALL_CLOSED")
 
     def wait_registered(self, cli: object, timeout: float = 10.0) -> None:
         """cli: a callable running an Asterisk CLI command (Sandbox.cli)."""
@@ -225,23 +264,30 @@ DALI_MOBILE = "13987212345"  # `hotline route --from 13987212345` → dali / q-d
 
 @asynccontextmanager
 async def desk(
-    tmp_path: Path, db_url: str, ast: Any, answer_after: float | None = 3.0, wrapup_s: int = 2
+    tmp_path: Path,
+    db_url: str,
+    ast: Any,
+    answer_after: float | None = 3.0,
+    wrapup_s: int = 2,
+    record_received: bool = False,
+    **settings_kw: Any,
 ) -> AsyncIterator[tuple[Any, str, Softphone]]:
     from tests.browser import live_server
     from tests.conftest import add_user
     from tests.system.conftest import backend_settings
 
     settings = backend_settings(
-        tmp_path, db_url, ast, platform_config=open_all_day_config(tmp_path), wrapup_s=wrapup_s
+        tmp_path, db_url, ast, platform_config=open_all_day_config(tmp_path), wrapup_s=wrapup_s, **settings_kw
     )
     phone = Softphone(
         tmp_path,
         "agent-1001",
         "softphone-pw-1001",
         ast.sip_port,
-        local_port=_free(socket.SOCK_DGRAM),
+        local_port=free_sip_port(),
         ctrl_port=_free(socket.SOCK_STREAM),
         answer_after=answer_after,
+        record_received=record_received,
     )
     phone.start()
     try:
@@ -262,7 +308,7 @@ async def desk(
 
 async def clear_queues(app: Any) -> None:
     """Leave the session's Asterisk as we found it: no members, no calls."""
-    tel = app.state.runtime.components["telephony"]
+    tel = app.state.runtime.require(TELEPHONY)
     for conn in tel.connections.values():
         if not conn.connected:
             continue
@@ -273,9 +319,22 @@ async def clear_queues(app: Any) -> None:
                 except Exception:  # noqa: BLE001
                     pass
         try:
-            await conn.action({"Action": "Command", "Command": "channel request hangup all"})
+            # (the backend's AMI user has no "command" right: hang up every channel by regex instead)
+            await conn.action({"Action": "Hangup", "Channel": "/.*/"})
         except Exception:  # noqa: BLE001
             pass
+
+
+def completes(call: Any) -> Callable[[dict[str, str]], bool]:
+    """AgentComplete of this call. When the caller hung up first Asterisk omits the caller-side
+    fields (Uniqueid, Channel): the agent side's DestLinkedid (the call's linked id) still names it."""
+    ids = {call.uniqueid, call.linkedid}
+
+    def pred(e: dict[str, str]) -> bool:
+        fields = (e.get("Uniqueid"), e.get("Linkedid"), e.get("DestLinkedid"))
+        return e.get("Event") == "AgentComplete" and bool(ids & set(fields))
+
+    return pred
 
 
 class AmiWatch:  # noqa: D101
@@ -301,4 +360,8 @@ class AmiWatch:  # noqa: D101
                 if pred(ev):
                     return ev
             await asyncio.sleep(0.05)
-        raise AssertionError(f"no such AMI event in {len(self.events)} events")
+        seen = [
+            {k: ev.get(k) for k in ("Event", "Uniqueid", "Channel", "Reason", "Cause") if ev.get(k)}
+            for ev in self.events
+        ]
+        raise AssertionError(f"no such AMI event in {len(self.events)} events: {seen}")

@@ -11,8 +11,10 @@ import sys
 import pytest
 
 from app.simcall import place_call
+from app.telephony.lifecycle import TELEPHONY
 from tests.conftest import add_user, login, running_app
 from tests.system.conftest import add_sim_members, backend_settings, write_config
+from tests.waiting import WaitTimeout, wait_until
 
 PREFECTURE_QUEUES = ["q-kunming", "q-dali", "q-xishuangbanna", "q-province"]
 
@@ -32,48 +34,58 @@ CASES = [
 
 
 async def _reason(app, uniqueid: str) -> str | None:
+    """The backend's decision reason for a call (for failure messages), once its row exists."""
     from app.calls import service
 
-    await asyncio.sleep(0.5)
-    async with app.state.runtime.db.sessionmaker() as s:
-        call = await service.get_call(s, uniqueid)
-    return call.reason if call else None
+    async def reason() -> str | None:
+        async with app.state.runtime.db.sessionmaker() as s:
+            call = await service.get_call(s, uniqueid)
+        return call.reason if call else None
+
+    try:
+        return await wait_until(reason, 5, f"the call row of {uniqueid}")
+    except WaitTimeout:
+        return None
 
 
 async def _wait_call(app, uniqueid: str, queued: bool = False, **expect) -> dict:
     """The call row as the backend shows it, once it matches what we expect (AMI is asynchronous)."""
     from app.calls import service
 
-    row = None
-    for _ in range(100):
+    keys = (
+        "route",
+        "platform",
+        "prefecture",
+        "queue",
+        "outcome",
+        "caller",
+        "agi_ms",
+        "ended_at",
+        "queued_at",
+    )
+
+    async def row() -> dict | None:
         async with app.state.runtime.db.sessionmaker() as s:
             call = await service.get_call(s, uniqueid)
-            if call is not None:
-                row = {
-                    k: getattr(call, k)
-                    for k in (
-                        "route",
-                        "platform",
-                        "prefecture",
-                        "queue",
-                        "outcome",
-                        "caller",
-                        "agi_ms",
-                        "ended_at",
-                        "queued_at",
-                    )
-                }
-                if all(row.get(k) == v for k, v in expect.items()) and (row["queued_at"] or not queued):
-                    return row
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"call {uniqueid} never matched {expect}: {row}")
+        return {k: getattr(call, k) for k in keys} if call is not None else None
+
+    def matches(r: dict | None) -> bool:
+        return (
+            r is not None
+            and all(r.get(k) == v for k, v in expect.items())
+            and bool(r["queued_at"] or not queued)
+        )
+
+    return await wait_until(
+        row, 30, f"call {uniqueid} to show {expect}" + (" and queued" if queued else ""), check=matches
+    )
 
 
-async def test_calls_reach_the_callers_prefecture_queue(tmp_path, sqlite_url, asterisk):
-    settings = backend_settings(tmp_path, sqlite_url, asterisk, platform_config=write_config(tmp_path))
+async def test_calls_reach_the_callers_prefecture_queue(tmp_path, db_url, asterisk):
+    settings = backend_settings(tmp_path, db_url, asterisk, platform_config=write_config(tmp_path))
     async with running_app(settings) as (app, client):
         members = await add_sim_members(app, PREFECTURE_QUEUES)
-        conn = app.state.runtime.components["telephony"].connection_for(None)
+        conn = app.state.runtime.require(TELEPHONY).connection_for(None)
         try:
             results = await asyncio.gather(
                 *[
@@ -83,11 +95,12 @@ async def test_calls_reach_the_callers_prefecture_queue(tmp_path, sqlite_url, as
             )
         finally:
             await members.remove()
-        tel = app.state.runtime.components["telephony"]
+        tel = app.state.runtime.require(TELEPHONY)
         for (caller, _trunk, platform, queue), res in zip(CASES, results, strict=True):
             assert res.error is None, (caller, res.error)
-            why = (caller, res.to_dict(), tel.state.snapshot({queue}), await _reason(app, res.uniqueid))
-            assert (res.platform, res.queue, res.route) == (platform, queue, "queue"), why
+            if (res.platform, res.queue, res.route) != (platform, queue, "queue"):
+                why = (caller, res.to_dict(), tel.state.snapshot({queue}), await _reason(app, res.uniqueid))
+                raise AssertionError(f"expected {(platform, queue, 'queue')}: {why}")
             assert res.agi_ms is not None and res.agi_ms < 1000
         # the backend shows every call with the region Asterisk routed it by
         await add_user(app, "prov.sup", "supervisor")
@@ -101,26 +114,26 @@ async def test_calls_reach_the_callers_prefecture_queue(tmp_path, sqlite_url, as
             assert body["arrived_at"] and body["queued_at"]
 
 
-async def test_empty_prefecture_queue_overflows_to_province(tmp_path, sqlite_url, asterisk):
+async def test_empty_prefecture_queue_overflows_to_province(tmp_path, db_url, asterisk):
     """多援一: no agent logged in to q-dali → the provincial pool answers, not voicemail."""
-    settings = backend_settings(tmp_path, sqlite_url, asterisk, platform_config=write_config(tmp_path))
+    settings = backend_settings(tmp_path, db_url, asterisk, platform_config=write_config(tmp_path))
     async with running_app(settings) as (app, _client):
         members = await add_sim_members(app, ["q-province"])
         try:
-            conn = app.state.runtime.components["telephony"].connection_for(None)
+            conn = app.state.runtime.require(TELEPHONY).connection_for(None)
             res = await place_call(asterisk.server, "13987212345", conn=conn)
         finally:
             await members.remove()
         assert (res.platform, res.queue) == ("dali", "q-province"), res.to_dict()
 
 
-async def test_fastagi_down_call_still_reaches_default_queue_and_is_recorded(tmp_path, sqlite_url, asterisk):
+async def test_fastagi_down_call_still_reaches_default_queue_and_is_recorded(tmp_path, db_url, asterisk):
     # backend with its AMI consumer up but its FastAGI server stopped
     settings = backend_settings(
-        tmp_path, sqlite_url, asterisk, agi_enabled=False, platform_config=write_config(tmp_path)
+        tmp_path, db_url, asterisk, agi_enabled=False, platform_config=write_config(tmp_path)
     )
     async with running_app(settings) as (app, client):
-        conn = app.state.runtime.components["telephony"].connection_for(None)
+        conn = app.state.runtime.require(TELEPHONY).connection_for(None)
         res = await place_call(asterisk.server, "13987112345", conn=conn)
         assert res.error is None
         assert (res.route, res.queue) == ("fallback", "q-province"), res.to_dict()
@@ -128,11 +141,11 @@ async def test_fastagi_down_call_still_reaches_default_queue_and_is_recorded(tmp
         assert row["caller"] == "13987112345"
 
 
-async def test_closed_platform_sends_caller_to_voicemail(tmp_path, sqlite_url, asterisk):
+async def test_closed_platform_sends_caller_to_voicemail(tmp_path, db_url, asterisk):
     cfg = write_config(tmp_path, closed=("dali",))
-    settings = backend_settings(tmp_path, sqlite_url, asterisk, platform_config=cfg)
+    settings = backend_settings(tmp_path, db_url, asterisk, platform_config=cfg)
     async with running_app(settings) as (app, _):
-        conn = app.state.runtime.components["telephony"].connection_for(None)
+        conn = app.state.runtime.require(TELEPHONY).connection_for(None)
         res = await place_call(asterisk.server, "13987212345", conn=conn)
         assert (res.route, res.platform, res.mailbox) == ("voicemail", "dali", "vm-dali"), res.to_dict()
         await _wait_call(app, res.uniqueid, route="voicemail")
@@ -145,7 +158,7 @@ async def test_slow_database_does_not_hold_the_caller(tmp_path, sqlite_url, aste
     settings = backend_settings(tmp_path, sqlite_url, asterisk, platform_config=write_config(tmp_path))
     async with running_app(settings) as (app, _):
         members = await add_sim_members(app, ["q-kunming"])
-        conn = app.state.runtime.components["telephony"].connection_for(None)
+        conn = app.state.runtime.require(TELEPHONY).connection_for(None)
         lock = sqlite3.connect(
             sqlite_url.split("///", 1)[1], timeout=15, isolation_level=None, check_same_thread=False
         )
@@ -167,7 +180,7 @@ async def test_hotline_call_cli_prints_what_asterisk_did(tmp_path, sqlite_url, a
     async with running_app(settings) as (app, _):
         members = await add_sim_members(app, ["q-kunming"])
         env = {
-            "HOTLINE_ASTERISK": json.dumps([asterisk.server.model_dump()]),
+            "HOTLINE_ASTERISK": json.dumps([asterisk.server.model_dump(mode="json")]),
             "HOTLINE_VAR_DIR": str(tmp_path / "v"),
             "PATH": "/usr/bin:/bin",
         }
@@ -194,7 +207,7 @@ async def test_hotline_call_cli_prints_what_asterisk_did(tmp_path, sqlite_url, a
         assert isinstance(body["agi_ms"], float)
 
 
-async def test_backend_down_call_is_reconciled_from_cdr_when_it_is_back(tmp_path, sqlite_url, asterisk):
+async def test_backend_down_call_is_reconciled_from_cdr_when_it_is_back(tmp_path, db_url, asterisk):
     """Backend entirely down (no FastAGI, no AMI consumer): Asterisk still queues the caller on the
     default queue and logs the call in its CDR; the backend imports it when it starts."""
     from app.settings import AsteriskServer
@@ -209,13 +222,14 @@ async def test_backend_down_call_is_reconciled_from_cdr_when_it_is_back(tmp_path
         await conn.close()
     assert (res.route, res.queue) == ("fallback", "q-province"), res.to_dict()
     cdr = asterisk.base_dir / "log" / "cdr-csv" / "Master.csv"
-    for _ in range(50):  # the CDR row is written when the call has ended
-        if cdr.exists() and res.uniqueid in cdr.read_text(errors="replace"):
-            break
-        await asyncio.sleep(0.1)
+    await wait_until(  # the CDR row is written when the call has ended
+        lambda: cdr.exists() and res.uniqueid in cdr.read_text(errors="replace"),
+        30,
+        f"the CDR row of {res.uniqueid}",
+    )
     server = AsteriskServer(**(asterisk.server.model_dump() | {"cdr_csv": str(cdr)}))
     settings = backend_settings(
-        tmp_path, sqlite_url, asterisk, asterisk=[server], platform_config=write_config(tmp_path)
+        tmp_path, db_url, asterisk, asterisk=[server], platform_config=write_config(tmp_path)
     )
     async with running_app(settings) as (app, client):
         row = await _wait_call(app, res.uniqueid, route="fallback", queue="q-province")

@@ -13,6 +13,7 @@ import sys
 import time
 
 from tests.conftest import REPO, free_port
+from tests.waiting import wait_until_sync
 
 
 def test_hotline_run_then_call_then_stop(tmp_path):
@@ -77,11 +78,12 @@ def test_hotline_run_then_call_then_stop(tmp_path):
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
         log.close()
-    for _ in range(50):
+
+    def gone() -> bool:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError(f"sandbox Asterisk (pid {pid}) still running after `hotline run` stopped")
+            return True
+        return False
+
+    wait_until_sync(gone, 30, f"the sandbox Asterisk (pid {pid}) to stop after `hotline run` stopped")

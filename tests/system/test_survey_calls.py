@@ -74,17 +74,20 @@ async def wait_survey(w: World, number: str, pred: Any, timeout: float = 60) -> 
     raise AssertionError(f"survey of {number} never got there: {s}")
 
 
-async def test_ratings_1_2_3_are_stored_on_the_case_and_3_reopens_it(tmp_path, sqlite_url, asterisk):
+async def test_ratings_1_2_3_are_stored_on_the_case_and_3_reopens_it(tmp_path, db_url, asterisk):
     phones = {"13900000001": 1, "13900000002": 2, "13900000003": 3}
     sim = {p: f"SIM_WAIT=1,SIM_DTMF={d},SIM_HOLD=15" for p, d in phones.items()}
-    async with survey_world(tmp_path, sqlite_url, asterisk, sim) as w:
+    async with survey_world(tmp_path, db_url, asterisk, sim) as w:
         numbers = {p: await fed_back_case(w, p) for p in phones}
         for phone, n in numbers.items():
             s = await wait_survey(w, n, lambda s: s["status"] == "done")
             assert s["rating"] == phones[phone]
-            assert [(c["n"], c["outcome"], c["digits"]) for c in s["calls"]] == [
-                (1, "rated", str(phones[phone]))
-            ]
+            # the simulated citizen presses 1 s after answering; on a loaded machine that can come before
+            # the prompt's Read starts, and the survey calls again as it should: every earlier attempt is
+            # a 'no_digit' retry, the last one is the rating
+            calls = [(c["n"], c["outcome"], c["digits"]) for c in s["calls"]]
+            assert calls[-1] == (len(calls), "rated", str(phones[phone])), calls
+            assert all(outcome == "no_digit" for _, outcome, _ in calls[:-1]), calls
         km = w.h["km.agent"]
         c1 = (await w.client.get(f"/api/cases/{numbers['13900000001']}", headers=km)).json()
         c2 = (await w.client.get(f"/api/cases/{numbers['13900000002']}", headers=km)).json()

@@ -167,3 +167,13 @@ def test_bad_holiday_file_fails_config_load(tmp_path):
     (tmp_path / "2040.yaml").write_text("year: 2040\nholidays: [2041-01-01]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="2040.yaml"):
         load_config(holiday_dir=tmp_path)
+
+
+def test_case_prefixes_come_from_the_config():
+    from callflow import load_config
+
+    cfg = load_config()
+    assert cfg.case_prefix("province") == "YN" and cfg.case_prefix("kunming") == "KM"
+    assert cfg.case_prefix("nowhere") == "NOWHERE"
+    prefixes = [p.case_prefix for p in cfg.platforms]
+    assert None not in prefixes and len(set(prefixes)) == len(prefixes)

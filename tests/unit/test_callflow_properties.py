@@ -40,14 +40,23 @@ agents = st.one_of(
 )
 
 
+dnids = st.one_of(
+    st.text(max_size=30), phone_like, st.sampled_from([d for h in CONFIG.hotlines.hotlines for d in h.dids])
+)
+HOTLINES = {h.code for h in CONFIG.hotlines.hotlines}
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(caller=caller_ids, trunk=trunks, now=moments, queue_agents=agents)
-def test_decide_is_total(caller, trunk, now, queue_agents):
-    d = decide(CallContext(caller, trunk=trunk, queue_agents=queue_agents), now, CONFIG)
+@given(caller=caller_ids, trunk=trunks, now=moments, queue_agents=agents, waiting=agents, dnid=dnids)
+def test_decide_is_total(caller, trunk, now, queue_agents, waiting, dnid):
+    ctx = CallContext(caller, trunk=trunk, queue_agents=queue_agents, queue_waiting=waiting, dnid=dnid)
+    d = decide(ctx, now, CONFIG)
     assert "internal error" not in d.reason, d.warnings
     assert d.route in ("queue", "voicemail")
+    assert d.hotline in HOTLINES
     if d.route == "queue":
-        assert d.queue in QUEUES and d.is_open
+        # a closed platform queues only at the provincial 7x24 pool (when_closed)
+        assert d.queue in QUEUES and (d.is_open or d.queue == CONFIG.overflow_queue)
     else:
         assert d.queue is None and d.mailbox in MAILBOXES and not d.is_open
     assert d.platform in {p.code for p in CONFIG.platforms}

@@ -61,11 +61,14 @@ def test_handle_due_by_type_across_national_day(clock):
     assert not clock.warnings
 
 
-def test_year_without_calendar_falls_back_and_warns(clock):
-    due = clock.handle_due(at(2026, 12, 28, 10, 0), "complaint")
-    assert due.astimezone(Z).date().year == 2027
+def test_year_without_calendar_falls_back_and_warns(tmp_path):
+    # 2098 known (an administrator file without holidays), 2099 known by no library, ever
+    (tmp_path / "2098.yaml").write_text("year: 2098\nholidays: []\n", encoding="utf-8")
+    clock = Clock(WorkCalendar(tmp_path), Z, CaseRules())
+    due = clock.handle_due(at(2098, 12, 29, 10, 0), "complaint")
+    assert due.astimezone(Z).date().year == 2099
     assert due.astimezone(Z).weekday() < 5
-    assert any("2027" in w for w in clock.warnings)
+    assert clock.warnings and all("2099" in w and "2098" not in w for w in clock.warnings)
 
 
 def test_lights(clock):

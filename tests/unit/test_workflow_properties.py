@@ -69,3 +69,55 @@ def test_replay_rejects_a_forged_log():
         wf.replay(wf.INTAKE, [(wf.INTAKE, "answer", wf.CLOSED)])
     with pytest.raises(ValueError):
         wf.replay(wf.INTAKE, [(wf.DISPATCHED, "sign", wf.SIGNED)])
+
+
+def test_annotations_replay_in_place_but_never_change_the_status():
+    log = [(wf.INTAKE, "transcript", wf.INTAKE), (wf.INTAKE, "dispatch", wf.DISPATCHED)]
+    assert wf.replay(wf.INTAKE, log) == wf.DISPATCHED
+    with pytest.raises(ValueError):
+        wf.replay(wf.INTAKE, [(wf.INTAKE, "transcript", wf.CLOSED)])
+    assert wf.label_of("transcript") == "留言转写"
+
+
+def test_every_guard_and_effect_the_table_names_exists():
+    from app.cases.effects import EFFECTS, GUARDS
+
+    for (state, action), rule in wf.TRANSITIONS.items():
+        assert set(rule.guards) <= set(GUARDS), (state, action, rule.guards)
+        assert set(rule.effects) <= set(EFFECTS), (state, action, rule.effects)
+    used = {g for r in wf.TRANSITIONS.values() for g in r.guards} | {
+        e for r in wf.TRANSITIONS.values() for e in r.effects
+    }
+    assert used == set(GUARDS) | set(EFFECTS)  # nothing registered that no row uses
+
+
+def test_offered_actions_follow_the_unit_guards():
+    assert wf.allowed_actions(wf.SIGNED, "unit", wf.LEAD) == [
+        "progress",
+        "reply",
+        "request_extension",
+        "return",
+    ]
+    assert wf.allowed_actions(wf.SIGNED, "unit", wf.CO) == ["progress"]
+    assert wf.allowed_actions(wf.SIGNED, "unit", wf.OTHER) == []
+    assert wf.allowed_actions(wf.INTAKE, "agent") == ["answer", "answer_kb", "dispatch", "hand_over", "merge", "transfer"]
+
+
+def test_hand_over_sides_owner_recalls_receiver_decides_watcher_only_looks():
+    assert wf.allowed_actions(wf.HANDED_OVER, "agent", side=wf.OWNER) == ["recall_handover"]
+    assert wf.allowed_actions(wf.HANDED_OVER, "agent", side=wf.RECEIVER) == [
+        "accept_handover",
+        "refuse_handover",
+    ]
+    assert wf.allowed_actions(wf.HANDED_OVER, "supervisor", side=wf.WATCHER) == []
+    assert wf.allowed_actions(wf.INTAKE, "agent", side=wf.WATCHER) == []
+    assert wf.allowed_actions(wf.INTAKE, "agent", side=wf.RECEIVER) == []
+    assert "hand_over" in wf.allowed_actions(wf.RETURNED, "agent", side=wf.OWNER)
+    assert wf.step(wf.HANDED_OVER, "accept_handover", "agent").to == wf.INTAKE
+    assert wf.step(wf.HANDED_OVER, "refuse_handover", "agent", "理由").to == wf.RETURNED
+    try:
+        wf.step(wf.INTAKE, "hand_over", "unit", "理由")
+    except wf.IllegalTransition as e:
+        assert e.forbidden  # units never hand a case over
+    else:
+        raise AssertionError("a unit handed a case over")
