@@ -116,7 +116,7 @@ def start_backend(
         "HOTLINE_VAR_DIR": str(tmp / "var"),
         "HOTLINE_AGI_PORT": str(agi_port),
         "HOTLINE_HTTP_PORT": str(free_port()),
-        "HOTLINE_ASTERISK": json.dumps([server.model_dump()]),
+        "HOTLINE_ASTERISK": json.dumps([server.model_dump(mode="json")]),
         "HOTLINE_PLATFORM_CONFIG": str(cfg_path),
         "HOTLINE_ADMIN_PASSWORD": "bench-admin-pw",
         **({"HOTLINE_AMI_ENABLED": "false"} if os.environ.get("BENCH_NO_AMI") else {}),
@@ -144,7 +144,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
     sb = Sandbox.on_loopback(load_config(), tmp / "asterisk")
     agi_port = sb.params.agi_port
     sb.start()
-    server = AsteriskServer(ami_port=sb.params.ami_port, ami_secret=sb.params.ami_secret)
+    server = AsteriskServer(ami_port=sb.params.ami_port, ami_secret=sb.params.ami_secret, agi_secret=sb.params.agi_secret)
     backend = start_backend(tmp, server, agi_port, write_always_open(tmp / "platforms.yaml"))
     conn = AmiConnection(server, on_event=lambda s, e: None)
     out: dict[str, object] = {

@@ -35,6 +35,8 @@ from app.db import utcnow  # noqa: E402
 from app.settings import AsteriskServer, Settings  # noqa: E402
 from app.simcall import place_call  # noqa: E402
 from app.surveys.models import Survey, SurveyAttempt  # noqa: E402
+from app.surveys.scheduler import SURVEYS  # noqa: E402
+from app.telephony.lifecycle import TELEPHONY  # noqa: E402
 from asterisk_conf.sandbox import Sandbox  # noqa: E402
 from callflow import load_config  # noqa: E402
 from callflow.config import write_always_open  # noqa: E402
@@ -82,7 +84,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "sim_vars": {p: f"SIM_WAIT=1,SIM_DTMF={1 + i % 3},SIM_HOLD=20" for i, p in enumerate(phones)},
         }
         (var / "survey_rules.yaml").write_text(yaml.safe_dump(rules), encoding="utf-8")
-        server = AsteriskServer(ami_port=ami_port, ami_secret=secret)
+        server = AsteriskServer(ami_port=ami_port, ami_secret=secret, agi_secret=sb.params.agi_secret)
         settings = Settings(
             var_dir=var,
             database_url=f"sqlite+aiosqlite:///{var / 'hotline.db'}",
@@ -104,7 +106,7 @@ async def campaign(
     app: Any, server: AsteriskServer, phones: list[str], args: argparse.Namespace
 ) -> dict[str, Any]:
     rt = app.state.runtime
-    tel = rt.components["telephony"]
+    tel = rt.require(TELEPHONY)
     conn = tel.connection_for(None)
     hangups: dict[str, float] = {}
     holds: dict[str, float] = {}
@@ -174,7 +176,7 @@ async def campaign(
                 )
             )
         await s.commit()
-    rt.components["surveys"].wake.set()
+    rt.require(SURVEYS).wake.set()
     done_at: datetime | None = None
     deadline = time.monotonic() + args.surveys * 20 / max(1, args.limit) + 120
     while time.monotonic() < deadline:

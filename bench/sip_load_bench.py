@@ -1,0 +1,317 @@
+"""Call set-up under real SIP load: FastAGI routing against a static dialplan Goto, in the same run.
+Not a test.
+
+A private sandbox Asterisk (PJSIP on 127.0.0.1, rendered with ``bench_sip``: SIPp's INVITEs, recognised
+by a header, enter ``hotline-bench-sip``) and the backend as an operator starts it (``hotline run
+--no-asterisk``, PostgreSQL by default). SIPp (Debian ``sip-tester``) places calls at a fixed rate with
+caller ids from a file of distinct Yunnan mobile numbers: to 1XXXX they take the FastAGI routing step
+(``hotline-bench-agi``), to 2XXXX a static Goto setting the same variables (``hotline-bench-static``);
+both then answer, hold 1 s and hang up. Measured per run: SIP failures (SIPp's failed calls), fallbacks
+(the dialplan's UserEvent HotlineBench with Route: fail, read on an AMI connection), and the response
+time INVITE -> 200 OK (SIPp's rtd per call, whole milliseconds). Rates step up, static and AGI alternating at each rate; a
+mode *holds* a rate when it has zero SIP failures and zero fallbacks. Then both modes run 60 s at the
+top rate (the highest the static dialplan held), AGI in between two static runs.
+
+    .venv/bin/python bench/sip_load_bench.py                                  # 50..250/s, 20 s steps, 60 s hold
+    .venv/bin/python bench/sip_load_bench.py --rates 5 --step-s 3 --hold-s 3  # smallest
+writes bench/results/sip_load.json and sip_load.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.settings import AsteriskServer  # noqa: E402
+from app.telephony.ami import AmiConnection  # noqa: E402
+from asterisk_conf.render import RenderParams  # noqa: E402
+from asterisk_conf.sandbox import Sandbox  # noqa: E402
+from bench.backend import (  # noqa: E402
+    backend_env,
+    cpu_s,
+    database,
+    free_port,
+    hotline_run,
+    loadavg,
+    run_delay_s,
+    wait_healthy,
+)
+from callflow import load_config  # noqa: E402
+from tests.system.softphone import open_all_day_config  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+SCENARIO = HERE / "sipp" / "invite_answered.xml"
+SERVICE = {"agi": "10001", "static": "20001"}
+# Yunnan mobile prefixes the geocoder places in several prefectures (Kunming, Dali, Qujing, Lijiang...)
+PREFIXES = ("1398711", "1398721", "1398741", "1398751", "1398771", "1388801", "1508711", "1378721")
+
+
+def free_udp() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pct(xs: list[float], p: float) -> float | None:
+    if not xs:
+        return None
+    s = sorted(xs)
+    return round(s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))], 2)
+
+
+def callers_file(path: Path, n: int) -> Path:
+    rnd = random.Random(12345)
+    lines = ["RANDOM"] + [f"{rnd.choice(PREFIXES)}{rnd.randrange(10000):04d};" for _ in range(n)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class RouteCounter:
+    """HotlineBench UserEvents of one mode (agi/static) by route, read on the bench's own AMI connection
+    (a late event of the previous run, of the other mode, is not counted)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, int] = {}
+        self.mode = ""
+
+    def feed(self, _server: str, ev: dict[str, str]) -> None:
+        if ev.get("Event") == "UserEvent" and ev.get("UserEvent") == "HotlineBench" and ev.get("Mode") == self.mode:
+            r = ev.get("Route") or "none"
+            self.routes[r] = self.routes.get(r, 0) + 1
+
+    def take(self, mode: str = "") -> dict[str, int]:
+        out, self.routes, self.mode = self.routes, {}, mode
+        return out
+
+
+def run_sipp(work: Path, sip_port: int, mode: str, rate: float, seconds: float, callers: Path) -> dict[str, Any]:
+    """One SIPp run (blocking): `rate` calls/s for `seconds`; failed/successful calls and per-call rtd."""
+    run_dir = Path(tempfile.mkdtemp(prefix=f"{mode}-{rate:g}-", dir=work))
+    calls = max(1, int(rate * seconds))
+    cmd = [
+        "sipp", f"127.0.0.1:{sip_port}", "-sf", str(SCENARIO), "-inf", str(callers), "-s", SERVICE[mode],
+        "-i", "127.0.0.1", "-p", str(free_udp()), "-mp", str(free_udp()), "-r", f"{rate:g}", "-m", str(calls),
+        "-l", str(max(50, int(rate * 10))), "-recv_timeout", "10000", "-timeout", f"{int(seconds) + 40}s",
+        "-trace_stat", "-stf", "stat.csv", "-fd", "1", "-trace_rtt", "-rtt_freq", "1", "-nostdin",
+        "-trace_err", "-error_file", "errors.log",
+    ]  # fmt: skip
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=run_dir, capture_output=True, text=True, timeout=seconds + 120)
+    wall = time.perf_counter() - t0
+    stats = list(csv.DictReader((run_dir / "stat.csv").read_text().splitlines(), delimiter=";"))
+    last = stats[-1] if stats else {}
+    rtd: list[float] = []
+    for f in run_dir.glob("*_rtt.csv"):
+        for row in csv.DictReader(f.read_text().splitlines(), delimiter=";"):
+            try:
+                rtd.append(float(row.get("response_time_ms", "nan")))
+            except ValueError:
+                pass
+    ok = int(last.get("SuccessfulCall(C)", 0) or 0)
+    failed = int(last.get("FailedCall(C)", 0) or 0)
+    return {
+        "mode": mode,
+        "rate": rate,
+        "seconds": seconds,
+        "calls": calls,
+        "successful": ok,
+        "sip_failures": failed + max(0, calls - ok - failed),  # never finished counts as failed
+        "rtd_p50_ms": pct(rtd, 50),
+        "rtd_p99_ms": pct(rtd, 99),
+        "rtd_max_ms": pct(rtd, 100),
+        "rtd_mean_ms": round(statistics.mean(rtd), 2) if rtd else None,
+        "measured_calls": len(rtd),
+        "sipp_exit": proc.returncode,
+        "wall_s": round(wall, 1),
+    }
+
+
+async def measure(
+    a: argparse.Namespace, work: Path, sip_port: int, counter: RouteCounter, mode: str, rate: float, seconds: float,
+    callers: Path, pids: dict[str, int],
+) -> dict[str, Any]:  # fmt: skip
+    counter.take(mode)
+    cpu0 = {k: cpu_s(p) for k, p in pids.items()}
+    wait0 = {k: run_delay_s(p) for k, p in pids.items()}
+    res = await asyncio.to_thread(run_sipp, work, sip_port, mode, rate, seconds, callers)
+    await asyncio.sleep(2.0)  # the last calls' events
+    routes = counter.take()
+    res["routes"] = routes
+    res["fallbacks"] = routes.get("fail", 0)
+    res["held"] = res["sip_failures"] == 0 and res["fallbacks"] == 0 and res["successful"] == res["calls"]
+    res["cpu_ms_per_call"] = {k: round((cpu_s(p) - cpu0[k]) * 1000 / max(1, res["calls"]), 2) for k, p in pids.items()}
+    # time runnable but kept off a CPU by other jobs on the machine (per call)
+    res["cpu_wait_ms_per_call"] = {
+        k: round((run_delay_s(p) - wait0[k]) * 1000 / max(1, res["calls"]), 2) for k, p in pids.items()
+    }
+    res["loadavg"] = loadavg()
+    print(
+        f"{mode:6} {rate:6g}/s {seconds:4g}s: ok {res['successful']}/{res['calls']}, SIP failures {res['sip_failures']}, "
+        f"fallbacks {res['fallbacks']}, rtd p50 {res['rtd_p50_ms']} p99 {res['rtd_p99_ms']} ms, load {res['loadavg'][0]}",
+        flush=True,
+    )
+    return res
+
+
+async def run(a: argparse.Namespace) -> dict[str, Any]:
+    if shutil.which("sipp") is None:
+        raise SystemExit("sipp is not installed (Debian sip-tester; scripts/install-system-deps.sh)")
+    tmp = Path(tempfile.mkdtemp(prefix="sip-load-bench-"))
+    ami_port, agi_port, http_port, sip_port = free_port(), free_port(), free_port(), free_udp()
+    sb = Sandbox(
+        load_config(),
+        RenderParams(
+            base_dir=tmp / "ast", ami_port=ami_port, ami_secret="bench", agi_secret="bench-agi-key",
+            agi_port=agi_port, sip_port=sip_port, rtp_start=35000, rtp_end=39999, bench_sip=True,
+        ),
+    )  # fmt: skip
+    sb.start()
+    server = AsteriskServer(ami_port=ami_port, ami_secret="bench", agi_secret="bench-agi-key")
+    counter = RouteCounter()
+    ami = AmiConnection(server, on_event=counter.feed)
+    callers = callers_file(tmp / "callers.csv", 20000)
+    steps: list[dict[str, Any]] = []
+    holds: list[dict[str, Any]] = []
+    rates = [float(r) for r in a.rates.split(",")]
+    load_before = loadavg()
+    try:
+        async with database(a.db, tmp) as db_url:
+            env = backend_env(
+                tmp / "var", db_url, http_port, agi_port=agi_port, platform_config=open_all_day_config(tmp),
+                asterisk=json.dumps([server.model_dump(mode="json")]),
+            )  # fmt: skip
+            with hotline_run(env, tmp / "backend.log") as proc:
+                await wait_healthy(f"http://127.0.0.1:{http_port}", proc, tmp / "backend.log")
+                await ami.start()
+                assert await ami.wait_connected(10), "AMI"
+                pids = {"backend": proc.pid, "asterisk": sb.pid or 0}
+                await measure(a, tmp, sip_port, counter, "agi", min(rates), 2, callers, pids)  # warm-up
+                held = {"agi": 0.0, "static": 0.0}
+                for rate in rates:
+                    for mode in ("static", "agi"):
+                        r = await measure(a, tmp, sip_port, counter, mode, rate, a.step_s, callers, pids)
+                        steps.append(r)
+                        if r["held"]:
+                            held[mode] = max(held[mode], rate)
+                    if not any(s["held"] for s in steps if s["rate"] == rate):
+                        break  # neither held: the machine is past its limit
+                top = held["static"] or min(rates)
+                for mode in ("static", "agi", "static"):
+                    holds.append(await measure(a, tmp, sip_port, counter, mode, top, a.hold_s, callers, pids))
+                await ami.close()
+    finally:
+        sb.stop()
+    return summarise(a, steps, holds, held, top, load_before)
+
+
+def summarise(
+    a: argparse.Namespace, steps: list[dict[str, Any]], holds: list[dict[str, Any]], held: dict[str, float],
+    top: float, load_before: list[float],
+) -> dict[str, Any]:  # fmt: skip
+    by_rate: dict[float, dict[str, dict[str, Any]]] = {}
+    for s in steps:
+        by_rate.setdefault(s["rate"], {})[s["mode"]] = s
+    added = []
+    for rate, m in sorted(by_rate.items()):
+        if "agi" in m and "static" in m and m["agi"]["rtd_p99_ms"] is not None and m["static"]["rtd_p99_ms"] is not None:
+            added.append(
+                {"rate": rate, "added_p99_ms": round(m["agi"]["rtd_p99_ms"] - m["static"]["rtd_p99_ms"], 2),
+                 "added_p50_ms": round(m["agi"]["rtd_p50_ms"] - m["static"]["rtd_p50_ms"], 2)}
+            )  # fmt: skip
+    hold_agi = [h for h in holds if h["mode"] == "agi"]
+    hold_static = [h for h in holds if h["mode"] == "static"]
+    return {
+        "what": "SIPp INVITEs into the sandbox's PJSIP; rtd = INVITE -> 200 OK (answered after routing); "
+        "AGI = FastAGI routing step, static = dialplan Goto setting the same variables; 1 s holds",
+        "db": a.db,
+        "command": "bench/sip_load_bench.py " + " ".join(sys.argv[1:]),
+        "highest_rate_held": held,
+        "agi_over_static_rate_held": round(held["agi"] / held["static"], 3) if held["static"] else None,
+        "goal": "AGI holds >= 90 % of the highest rate the static dialplan holds; adds <= 5 ms at p99 below it",
+        "added_latency_by_rate": added,
+        "top_rate_holds": {
+            "rate": top,
+            "seconds": a.hold_s,
+            "agi_held": all(h["held"] for h in hold_agi),
+            "static_held": all(h["held"] for h in hold_static),
+            "agi_p99_ms": [h["rtd_p99_ms"] for h in hold_agi],
+            "static_p99_ms": [h["rtd_p99_ms"] for h in hold_static],
+            "agi_fallbacks": sum(h["fallbacks"] for h in hold_agi),
+            "agi_sip_failures": sum(h["sip_failures"] for h in hold_agi),
+        },
+        "loadavg_before": load_before,
+        "cpus": os.cpu_count(),
+        "steps": steps,
+        "holds": holds,
+    }
+
+
+def report(out: dict[str, Any]) -> str:
+    lines = [
+        "# Call set-up under SIP load: FastAGI routing vs a static dialplan Goto (same run)",
+        "",
+        f"`{out['command']}` on {out['cpus']} CPUs shared with other jobs (load average before: "
+        f"{out['loadavg_before']}); backend on {out['db']}.",
+        "",
+        f"Highest rate held (zero SIP failures, zero fallbacks): static {out['highest_rate_held']['static']:g}/s, "
+        f"AGI {out['highest_rate_held']['agi']:g}/s (ratio {out['agi_over_static_rate_held']}; goal ≥ 0.9).",
+        "",
+        "| rate/s | mode | ok/calls | SIP failures | fallbacks | rtd p50 ms | rtd p99 ms | backend CPU ms/call | "
+        "Asterisk CPU ms/call | backend kept waiting ms/call | load |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for s in out["steps"] + out["holds"]:
+        tag = " (hold)" if s in out["holds"] else ""
+        lines.append(
+            f"| {s['rate']:g}{tag} | {s['mode']} | {s['successful']}/{s['calls']} | {s['sip_failures']} | {s['fallbacks']} | "
+            f"{s['rtd_p50_ms']} | {s['rtd_p99_ms']} | {s['cpu_ms_per_call'].get('backend')} | "
+            f"{s['cpu_ms_per_call'].get('asterisk')} | {s.get('cpu_wait_ms_per_call', {}).get('backend')} | "
+            f"{s['loadavg'][0]} |"
+        )
+    lines += ["", "Added latency of the AGI step (AGI minus static at the same rate):", ""]
+    lines += [f"- {x['rate']:g}/s: p50 {x['added_p50_ms']} ms, p99 {x['added_p99_ms']} ms" for x in out["added_latency_by_rate"]]
+    h = out["top_rate_holds"]
+    lines += [
+        "",
+        f"{h['seconds']} s at {h['rate']:g}/s: static held {h['static_held']} (p99 {h['static_p99_ms']} ms), "
+        f"AGI held {h['agi_held']} (p99 {h['agi_p99_ms']} ms, fallbacks {h['agi_fallbacks']}, "
+        f"SIP failures {h['agi_sip_failures']}).",
+        "",
+        out["what"] + ".",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rates", default="50,100,150,200,250", help="calls/s, stepped up")
+    ap.add_argument("--step-s", type=float, default=20.0, help="seconds per mode per rate")
+    ap.add_argument("--hold-s", type=float, default=60.0, help="seconds of each hold at the top rate")
+    ap.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
+    ap.add_argument("--out", default="sip_load")
+    a = ap.parse_args()
+    out = asyncio.run(run(a))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{a.out}.json").write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    (RESULTS / f"{a.out}.md").write_text(report(out))
+    print(report(out))
+
+
+if __name__ == "__main__":
+    main()
