@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the hotline and its tests need from Debian's packages, when missing:
 #   asterisk (from bullseye, pinned low: Debian 12/13 ship none), chromium + a CJK font (browser
-#   tests), baresip (a real SIP softphone for the agent), sox (audio conversion), ffmpeg (pydub).
+#   tests), baresip (a real SIP softphone for the agent), sox (audio conversion), ffmpeg (pydub),
+#   kannel + kannel-extras (SMS gateway and its fake SMSC), dovecot-imapd (IMAP for the mail tests).
 # Idempotent: does nothing when everything is present. Needs root (or sudo).
 set -euo pipefail
 SUDO=""
@@ -16,6 +17,12 @@ command -v sox >/dev/null || need+=(sox)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v wrk >/dev/null || need+=(wrk)   # benchmarks: a C load generator for the HTTP API
+command -v sipp >/dev/null || need+=(sip-tester)   # benchmarks: SIPp, real SIP INVITE load (bench/sip_load_bench.py)
+command -v pg_dump >/dev/null || need+=(postgresql-client)   # hotline backup/restore on PostgreSQL
+command -v systemd-analyze >/dev/null || need+=(systemd)   # tests verify deploy/systemd units
+[ -x /usr/sbin/bearerbox ] || need+=(kannel)   # the SMS gateway (tests run their own, on loopback)
+[ -x /usr/lib/kannel/test/fakesmsc ] || need+=(kannel-extras)   # Kannel's fake SMSC: the tests' mobile network
+[ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)   # a real IMAP server for the e-mail channel's tests
 
 # Asterisk must never be able to send a DNS query for our own hostname (see docs/asterisk.md):
 # an IPv6 entry for the hostname in /etc/hosts keeps res_pjsip's start-up lookup on loopback.
@@ -52,4 +59,8 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
 # A system Asterisk must not run: the project runs its own private instances.
 $SUDO pkill -x asterisk 2>/dev/null || true
+# Nor a system Kannel or Dovecot: tests start their own on loopback (stopped by their PIDs).
+for svc in kannel dovecot; do
+  if [ -x "/etc/init.d/$svc" ]; then $SUDO "/etc/init.d/$svc" stop >/dev/null 2>&1 || true; fi
+done
 echo "system deps: done"
