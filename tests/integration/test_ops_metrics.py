@@ -65,6 +65,11 @@ async def test_metrics_move_with_calls_and_jobs(tmp_path, db_url):
                 "main", {"Event": "Hangup", "Uniqueid": uid, "Linkedid": uid, "Cause-txt": "Normal Clearing"}
             )
         await tel.consumer.drained()
+        # the settings find a model, so a transcription worker runs: stop it, or it may claim the job
+        # before the scrape and the pending gauge reads 0 (seen on a quiet machine)
+        worker = app.state.runtime.get(TRANSCRIPTION)
+        if worker is not None:
+            await worker.stop()
         async with app.state.runtime.db.sessionmaker() as s:
             rec = Recording(path=str(tmp_path / "vm.wav"), sha256="0" * 64, platform="kunming")
             s.add(rec)
