@@ -18,6 +18,7 @@ from app.bus import message_bus
 from app.callbacks.component import callbacks
 from app.callbacks.queued import queue_callbacks
 from app.callrec.component import call_recordings, recording_purge
+from app.callrec.sweep import recording_sweep
 from app.cases.scheduler import case_scheduler
 from app.exchange.worker import exchange
 from app.kb.component import knowledge_base
@@ -80,5 +81,6 @@ STARTERS: list[Starter] = [
     survey_scheduler,  # (its loop: one process at a time)
     call_recordings,  # each answered call's MixMonitor file attached to its call (or flagged failed)
     singleton("recording-purge", recording_purge),  # recordings past their retention (one process)
+    singleton("recording-sweep", recording_sweep),  # answered calls whose recording nobody checked
     singleton("transcription", transcription),  # voicemail jobs; imports orphaned recordings once
 ]

@@ -194,6 +194,11 @@ class Settings(BaseSettings):
     call_recording_retention_days: int = 180
     call_recording_purge_interval_s: float = 3600.0
     call_recording_settle_s: float = 15.0  # longest wait for Asterisk to close the file after the call
+    # the leader's sweep: an answered call ended more than grace_s ago (and within window_h) whose
+    # recording was never checked (no AgentComplete reached a backend) is checked, or flagged failed
+    call_recording_sweep_interval_s: float = 60.0
+    call_recording_sweep_grace_s: float = Field(default=120.0, ge=0)
+    call_recording_sweep_window_h: float = Field(default=48.0, gt=0)
     voicemail_max_s: int = 120
     max_upload_bytes: int = 20 * 1024 * 1024
     # auto: the configured model, else one found in models_dir or <shared_dir>/models (Vosk first),

@@ -21,6 +21,9 @@ from app.health.router import EXTRA_CHECKS
 from recordings import calls as rc
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from app.calls.models import Call
     from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,17 @@ async def settled(path: Path, limit_s: float) -> None:
             return
         last = size
         await asyncio.sleep(POLL_S)
+
+
+async def attach_and_publish(
+    rt: Runtime, session: AsyncSession, call: Call, server: str, path: Path, facts: rc.Facts
+) -> None:
+    """The file's facts on the call (ok, or failed: listed on /ui/recordings, counted by /health),
+    committed, then the call.recording event."""
+    row = await service.attach(session, call, server, path, facts)
+    out = [Event("call.recording", {"uniqueid": call.uniqueid, "platform": call.platform,
+                                    "agent": call.agent, "status": row.status, "detail": row.detail})]  # fmt: skip
+    await commit_and_publish(session, rt.hub, out)
 
 
 class CallRecordings:
@@ -79,10 +93,7 @@ class CallRecordings:
                 if call is None:
                     log.warning("call recording %s: no call row", path)
                     return
-                row = await service.attach(session, call, server, path, facts)
-                out = [Event("call.recording", {"uniqueid": call.uniqueid, "platform": call.platform,
-                                                "agent": call.agent, "status": row.status, "detail": row.detail})]  # fmt: skip
-                await commit_and_publish(session, self.rt.hub, out)
+                await attach_and_publish(self.rt, session, call, server, path, facts)
         except Exception:
             log.exception("attaching the recording of %s failed", uid)
             return

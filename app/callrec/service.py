@@ -106,3 +106,24 @@ async def due_for_purge(
 
 def mark_purged(row: CallRecording, now: datetime) -> None:
     row.status, row.purged_at, row.bytes = rc.PURGED, now, 0
+
+
+async def never_checked(
+    session: AsyncSession, *, servers: set[str], ended_before: datetime, answered_since: datetime, limit: int = 200
+) -> list[Call]:
+    """Answered inbound queue calls of these servers, ended before ``ended_before`` and answered since
+    ``answered_since``, that have no recording row: no backend checked their file after the call
+    (none consumed that server's AMI events when it ended). Oldest first."""
+    if not servers:
+        return []
+    q = (
+        select(Call)
+        .outerjoin(CallRecording, CallRecording.call_id == Call.id)
+        .where(CallRecording.id.is_(None))
+        .where(Call.server.in_(servers), Call.direction == "in", Call.queue.is_not(None))
+        .where(Call.answered_at.is_not(None), Call.answered_at >= answered_since)
+        .where(Call.ended_at.is_not(None), Call.ended_at < ended_before)
+        .order_by(Call.ended_at, Call.id)
+        .limit(limit)
+    )
+    return list(await session.scalars(q))

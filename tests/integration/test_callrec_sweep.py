@@ -1,0 +1,113 @@
+"""The recording sweep: an answered call whose recording nobody checked (no AgentComplete reached a
+backend: the backend was down, or its AMI session lost mid-call) is checked by the leader's sweep once
+the grace has passed, and a missing or empty file is flagged exactly as after a normal call: on the
+call, in the supervisors' list and in /health. Real rows, real files, the real loop; SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import math
+import struct
+import wave
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app.callrec.models import CallRecording
+from app.callrec.sweep import sweep_once
+from app.calls.models import ABANDONED, COMPLETED, Call
+from app.db import utcnow
+from app.settings import AsteriskServer
+from recordings import calls as rc
+from tests.conftest import add_user, login, make_settings, running_app
+from tests.waiting import wait_until
+
+GRACE_S = 60
+
+
+def _wav(path: Path, seconds: float) -> Path:
+    rate = 8000
+    frames = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate))) for i in range(int(rate * seconds))
+    )
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames)
+    return path
+
+
+def _call(uid: str, *, answered_min: float | None, ended_min: float | None, server: str = "main") -> Call:
+    now = utcnow()
+    return Call(
+        uniqueid=uid, server=server, direction="in", caller="13987212345", platform="dali", queue="q-dali",
+        agent="li.dali", route="fallback", arrived_at=now - timedelta(minutes=(answered_min or 5) + 1),
+        answered_at=now - timedelta(minutes=answered_min) if answered_min is not None else None,
+        ended_at=now - timedelta(minutes=ended_min) if ended_min is not None else None,
+        outcome=COMPLETED if answered_min is not None else ABANDONED,
+    )  # fmt: skip
+
+
+async def test_the_sweep_checks_and_flags_recordings_nobody_checked(tmp_path, db_url):
+    recdir = tmp_path / "callrec"
+    recdir.mkdir()
+    settings = make_settings(
+        tmp_path, db_url,
+        asterisk=[AsteriskServer(name="main", recordings_dir=recdir), AsteriskServer(name="other", ami_port=5039)],
+        call_recording_sweep_interval_s=0.2, call_recording_sweep_grace_s=GRACE_S,
+    )  # fmt: skip
+    good = _wav(recdir / "sw-good.wav", 2.0)
+    _wav(recdir / "sw-empty.wav", 0.0)  # MixMonitor opened the file and wrote nothing
+    _wav(recdir / "sw-old.wav", 0.0)
+    async with running_app(settings) as (app, c):
+        rt = app.state.runtime
+        await add_user(app, "zhao.dali", "supervisor", platform="dali")
+        sup = await login(c, "zhao.dali")
+        async with rt.db.sessionmaker() as s:
+            s.add_all([
+                _call("sw-missing", answered_min=10, ended_min=5),  # no file at all
+                _call("sw-good", answered_min=10, ended_min=5),
+                _call("sw-empty", answered_min=10, ended_min=5),
+                _call("sw-recent", answered_min=3, ended_min=0.1),  # within the grace: the normal check's
+                _call("sw-open", answered_min=10, ended_min=None),  # still talking
+                _call("sw-old", answered_min=3 * 24 * 60, ended_min=3 * 24 * 60 - 5),  # before the window
+                _call("sw-missed", answered_min=None, ended_min=5),  # never answered: nothing to record
+                _call("sw-other", answered_min=10, ended_min=5, server="other"),  # no shared recordings dir
+                checked := _call("sw-checked", answered_min=10, ended_min=5),
+            ])  # fmt: skip
+            await s.flush()
+            s.add(CallRecording(call_id=checked.id, uniqueid="sw-checked", server="main",
+                                path=str(recdir / "sw-checked.wav"), status=rc.OK, bytes=9000, seconds=1.0))  # fmt: skip
+            await s.commit()
+
+        async def info(uid: str) -> dict:  # type: ignore[type-arg]
+            r = await c.get(f"/api/calls/{uid}/recording/info", headers=sup)
+            assert r.status_code == 200, r.text
+            return r.json()  # type: ignore[no-any-return]
+
+        # the leader's loop finds them (nothing here calls the sweep)
+        await wait_until(
+            lambda: info("sw-empty"), 20, "the sweep to check sw-empty", check=lambda i: i["recording_status"]
+        )
+        missing, ok, empty = await info("sw-missing"), await info("sw-good"), await info("sw-empty")
+        assert (missing["recording_status"], missing["recording_detail"]) == ("failed", "没有录音文件"), missing
+        assert (empty["recording_status"], empty["recording_detail"]) == ("failed", "录音文件为空"), empty
+        assert ok["recording_status"] == "ok" and ok["playable"] and ok["recording_s"] == 2.0, ok
+        r = await c.get("/api/calls/sw-good/recording", headers=sup)
+        assert r.status_code == 200 and r.content == good.read_bytes()
+        for uid in ("sw-recent", "sw-open", "sw-old", "sw-missed", "sw-other"):
+            assert (await info(uid))["recording_status"] is None, uid
+        assert (await info("sw-checked"))["recording_status"] == "ok"  # left as the normal check left it
+
+        failed = (await c.get("/api/recordings?status=failed", headers=sup)).json()
+        assert {f["uniqueid"] for f in failed} == {"sw-missing", "sw-empty"}
+        health = (await c.get("/health")).json()
+        assert health["call_recordings"]["failed_24h"] == 2, health["call_recordings"]
+        assert any("录音失败" in w for w in health["warnings"]), health["warnings"]
+
+        # once is enough: a second pass finds nothing new and flags nothing twice
+        assert await sweep_once(rt) == {"ok": 0, "failed": 0}
+        async with rt.db.sessionmaker() as s:
+            assert await s.scalar(select(func.count()).select_from(CallRecording)) == 4
