@@ -40,6 +40,11 @@ class AsteriskServer(BaseModel):
     # where this server's MixMonitor writes agent calls (asterisk_conf RenderParams.call_recordings_dir),
     # as the backend sees it (shared disk); None: recordings of this server are not attached or checked
     recordings_dir: Path | None = None
+    # the IAX2 trunk between servers (a transfer to another server's queue or agent crosses it;
+    # `hotline asterisk render` writes iax_hotline.conf): the address and port the OTHER servers reach
+    # this one's IAX2 on. None: this server has no trunk. The shared secret is Settings.iax_secret.
+    iax_host: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]+$")
+    iax_port: int = Field(default=4569, ge=1, le=65535)
 
 
 class SipAgentSetting(BaseModel):
@@ -186,6 +191,9 @@ class Settings(BaseSettings):
     sip_port: int = 5060
     sip_agents: list[SipAgentSetting] = Field(default_factory=list)  # rendered into pjsip.conf
     carrier_trunks: list[CarrierTrunkSetting] = Field(default_factory=list)  # production render only
+    # the IAX2 trunk between the hotline's Asterisk servers (asterisk[].iax_host): one secret shared by
+    # every server (md5 challenge, never sent); production render only, never printed or logged
+    iax_secret: str = ""
 
     # recordings / speech
     recordings_dir: Path | None = None  # default var_dir/recordings

@@ -7,6 +7,7 @@ Written into DIR:
   extensions_hotline.conf  the hotline dialplan; call-backs leave through the outbound trunk
   queues_hotline.conf      one queue per platform queue, and its skill queues
   queuerules_hotline.conf  the skill queues' fallback rule (callflow/skills.py)
+  iax_hotline.conf         the IAX2 trunk to the other hotline servers (only when configured; secret)
 (every .conf 0600 in a 0700 directory: the first two hold secrets, and the dialplan will carry the
 FastAGI credentials too; the operator makes them the asterisk user's)
   sounds/*.wav             the IVR prompts (install under data_dir/sounds)
@@ -21,6 +22,7 @@ Two trunk styles, as carriers offer them in China (SIP 中继):
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shutil
@@ -56,6 +58,16 @@ class CarrierTrunk:
 
 
 @dataclass
+class IaxTrunkPeer:
+    """Another hotline Asterisk at the end of the IAX2 trunk: transfers dial IAX2/<name>/<exten>, so
+    ``name`` is that server's name in the settings (asterisk[].name)."""
+
+    name: str
+    host: str  # where this server reaches the peer's IAX2 (asterisk[].iax_host)
+    port: int = 4569
+
+
+@dataclass
 class ProductionParams:
     data_dir: Path = Path(
         "/var/lib/hotline/asterisk"
@@ -77,6 +89,11 @@ class ProductionParams:
     # the queues this server holds (its platforms'); None: every queue (one Asterisk for all). Queue
     # names stay unique across servers, so the backend's live state keeps them apart.
     queues: tuple[str, ...] | None = None
+    # the IAX2 trunk between the hotline's servers; None: no trunk (no iax_hotline.conf)
+    iax_port: int | None = None
+    iax_bind: str = "0.0.0.0"
+    iax_secret: str = ""  # shared by every server of the deployment (settings.iax_secret)
+    iax_peers: list[IaxTrunkPeer] = field(default_factory=list)
 
 
 def fallback_queue(cfg: HotlineConfig, p: ProductionParams) -> str:
@@ -237,6 +254,48 @@ endpoint = {t.name}
     return "\n".join(out)
 
 
+def _permit(host: str) -> str:
+    """Only the peer's own address may use its account (when ``host`` is an address, not a name)."""
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return ""
+    return f"deny = 0.0.0.0/0.0.0.0\npermit = {addr}/255.255.255.255\n"
+
+
+def iax(p: ProductionParams) -> str:
+    """The IAX2 trunk to the other hotline servers: a call arriving on it is a transfer from the other
+    server and enters [hotline-trunk-in] (asterisk_conf/transfer.py); each server knows the others by
+    their server names and authenticates as its own (md5 challenge: the secret never travels)."""
+    if not p.iax_port:
+        raise ValueError("no IAX2 trunk configured")
+    out = [f"""; the IAX2 trunk between the hotline's Asterisk servers ({p.server_name} here): live transfers
+; to a queue or a colleague on another server cross it. Rendered by `hotline asterisk render`.
+[general]
+bindport = {p.iax_port}
+bindaddr = {p.iax_bind}
+disallow = all
+allow = alaw,ulaw
+jitterbuffer = no
+autokill = yes
+delayreject = yes
+"""]
+    for peer in p.iax_peers:
+        out.append(f"""[{peer.name}]
+type = friend
+host = {peer.host}
+port = {peer.port}
+username = {p.server_name}
+secret = {p.iax_secret}
+auth = md5
+context = hotline-trunk-in
+{_permit(peer.host)}qualify = yes
+trunk = no
+transfer = no
+""")
+    return "\n".join(out)
+
+
 README = """Hotline 12345 — Asterisk configuration for {host_note}
 
 Copy this directory to /etc/asterisk/hotline/ (owner asterisk, mode 0700; every *.conf stays 0600:
@@ -249,15 +308,20 @@ and add these lines:
   /etc/asterisk/extensions.conf  #include hotline/extensions_hotline.conf
   /etc/asterisk/queues.conf      #include hotline/queues_hotline.conf
   /etc/asterisk/queuerules.conf  #include hotline/queuerules_hotline.conf
-
+{iax_note}
 Install the prompts: cp sounds/*.wav {data_dir}/sounds/   (the dialplan plays them from there)
 Create the local-voicemail spool: install -d -o asterisk {data_dir}/spool/orphan-voicemail
 (the backend imports messages recorded there while it was down: set HOTLINE_SANDBOX_DIR={data_dir}).
 
 Modules needed besides the usual: res_agi, app_queue, res_pjsip_outbound_registration (registration
-trunks), func_strings, app_userevent, app_mixmonitor. Then: asterisk -rx "core reload".
+trunks), func_strings, app_userevent, app_mixmonitor{iax_modules}. Then: asterisk -rx "core reload".
 Check: asterisk -rx "pjsip show endpoints"; asterisk -rx "pjsip show registrations";
-       asterisk -rx "dialplan show hotline-inbound"; asterisk -rx "manager show user {ami_user}"
+       asterisk -rx "dialplan show hotline-inbound"; asterisk -rx "manager show user {ami_user}"{iax_check}
+"""
+
+IAX_NOTE = """  /etc/asterisk/iax.conf         #include hotline/iax_hotline.conf
+      (the whole of iax.conf: IAX2 carries only the trunk between the hotline's servers; it has the
+      [general] section. Open UDP {port} to the other servers only.)
 """
 
 
@@ -278,8 +342,15 @@ def render_production(cfg: HotlineConfig, p: ProductionParams, out: Path) -> lis
         "queuerules_hotline.conf": "\n".join(
             body for name, body in _sections(queuerules_conf(cfg)) if name != "general"
         ),
-        "README.txt": README.format(host_note=p.server_name, data_dir=p.data_dir, ami_user=p.ami_user),
-    }
+        "README.txt": README.format(
+            host_note=p.server_name, data_dir=p.data_dir, ami_user=p.ami_user,
+            iax_note=IAX_NOTE.format(port=p.iax_port) if p.iax_port else "",
+            iax_modules=", chan_iax2 (the trunk between servers)" if p.iax_port else "",
+            iax_check='\n       asterisk -rx "iax2 show peers"   (each other server: OK)' if p.iax_port else "",
+        ),
+    }  # fmt: skip
+    if p.iax_port:
+        files["iax_hotline.conf"] = iax(p)
     written = []
     for name, text in files.items():
         path = out / name

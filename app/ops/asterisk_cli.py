@@ -20,7 +20,7 @@ EXAMPLES = [
 
 
 def render(args: argparse.Namespace, settings: Settings) -> int:
-    from asterisk_conf.production import CarrierTrunk, ProductionParams, render_production
+    from asterisk_conf.production import CarrierTrunk, IaxTrunkPeer, ProductionParams, render_production
     from asterisk_conf.render import SipAgent
     from callflow import load_config
 
@@ -51,6 +51,13 @@ def render(args: argparse.Namespace, settings: Settings) -> int:
                   f"{', '.join(known)})", file=sys.stderr)  # fmt: skip
             return 2
         queues = tuple(q for c in server.platforms for q in known[c].queues)
+    peers = [IaxTrunkPeer(a.name, a.iax_host, a.iax_port) for a in settings.asterisk
+             if a.iax_host and a.name != server.name]  # fmt: skip
+    if server.iax_host and len(settings.iax_secret) < 16:
+        print(f"server {server.name} has an IAX2 trunk (iax_host) but no iax_secret of 16 characters or more: "
+              "set HOTLINE_IAX_SECRET or the config file's iax_secret (the same on every server)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     params = ProductionParams(
         data_dir=Path(args.data_dir), sip_bind=args.sip_bind, sip_port=args.sip_port,
         external_address=args.external_address, local_net=args.local_net or [],
@@ -58,6 +65,8 @@ def render(args: argparse.Namespace, settings: Settings) -> int:
         ami_user=server.ami_user, ami_secret=server.ami_secret, ami_permit=args.ami_permit or ["127.0.0.1/32"],
         server_name=server.name, voicemail_max_s=settings.voicemail_max_s,
         agents=[SipAgent(a.endpoint, a.password) for a in settings.sip_agents], trunks=trunks, queues=queues,
+        iax_port=server.iax_port if server.iax_host else None, iax_bind=args.iax_bind,
+        iax_secret=settings.iax_secret, iax_peers=peers,
     )  # fmt: skip
     written = render_production(cfg, params, Path(args.out))
     for p in written:
@@ -70,6 +79,12 @@ def render(args: argparse.Namespace, settings: Settings) -> int:
             "warning: no carrier trunk configured (HOTLINE_CARRIER_TRUNKS); see --example-trunks",
             file=sys.stderr,
         )
+    if server.iax_host and not peers:
+        print(f"warning: server {server.name} has an IAX2 trunk but no other server has an iax_host",
+              file=sys.stderr)  # fmt: skip
+    elif not server.iax_host and len(settings.asterisk) > 1:
+        print(f"warning: server {server.name} has no iax_host: transfers to and from the other servers "
+              "cannot cross a trunk", file=sys.stderr)  # fmt: skip
     print(f"next: read {Path(args.out) / 'README.txt'}")
     return 0
 
@@ -91,6 +106,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     r.add_argument("--external-address", default=None, help="public address when Asterisk is behind NAT")
     r.add_argument("--local-net", action="append", help="private networks (with --external-address)")
     r.add_argument("--agi-host", default=None, help="where Asterisk reaches the backend's FastAGI")
+    r.add_argument("--iax-bind", default="0.0.0.0", help="address the IAX2 trunk between servers binds")
     r.add_argument("--ami-permit", action="append", help="address/net the backend connects to AMI from")
     r.add_argument("--example-trunks", action="store_true", help="add a registration and an IP-auth example")
     r.set_defaults(fn=render)
