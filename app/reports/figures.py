@@ -21,15 +21,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Self
 
 SERVICE_LEVEL_S = 15
 REPEAT_WINDOW_DAYS = 30
 PERIODS = ("day", "week", "month", "total")
 
 
+class _Counts:
+    """Counters that add up field by field (a day's figures into a period's)."""
+
+    def add(self, other: Self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]  # only dataclasses derive from it
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
 @dataclass
-class CallCounts:
+class CallCounts(_Counts):
     offered: int = 0
     answered: int = 0
     within_15s: int = 0
@@ -39,13 +47,9 @@ class CallCounts:
     talk_sum: float = 0.0
     talk_n: int = 0
 
-    def add(self, other: CallCounts) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
 
 @dataclass
-class CaseCounts:
+class CaseCounts(_Counts):
     cases: int = 0
     direct: int = 0
     finished: int = 0
@@ -56,10 +60,6 @@ class CaseCounts:
     returned: int = 0
     extended: int = 0
     repeat: int = 0
-
-    def add(self, other: CaseCounts) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 def _rate(n: float, d: float) -> float | None:
