@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -51,7 +52,7 @@ async def record(n: int, path: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ami-bench-"))
     ami_port = free_port()
     sb = Sandbox(
-        load_config(),
+        replace(load_config(), wrapup_s=0),  # explicit: no enforced wrap-up, members take call after call
         RenderParams(
             base_dir=tmp,
             ami_port=ami_port,

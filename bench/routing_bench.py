@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -141,11 +142,11 @@ def start_backend(
 
 async def main_async(args: argparse.Namespace) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix="routing-bench-"))
-    sb = Sandbox.on_loopback(load_config(), tmp / "asterisk")
+    sb = Sandbox.on_loopback(replace(load_config(), wrapup_s=0), tmp / "asterisk")
     agi_port = sb.params.agi_port
     sb.start()
     server = AsteriskServer(ami_port=sb.params.ami_port, ami_secret=sb.params.ami_secret, agi_secret=sb.params.agi_secret)
-    backend = start_backend(tmp, server, agi_port, write_always_open(tmp / "platforms.yaml"))
+    backend = start_backend(tmp, server, agi_port, write_always_open(tmp / "platforms.yaml", wrapup_s=0))
     conn = AmiConnection(server, on_event=lambda s, e: None)
     out: dict[str, object] = {
         "machine": f"{os.cpu_count()} cores",

@@ -27,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="screenpop-bench-"))
     ami_port, agi_port, http_port = free_port(), free_port(), free_port()
     sb = Sandbox(
-        load_config(),
+        replace(load_config(), wrapup_s=0),  # explicit: no enforced wrap-up, members take call after call
         RenderParams(
             base_dir=tmp / "ast", ami_port=ami_port, ami_secret="bench", agi_secret="bench-agi-key", agi_port=agi_port,
             sip_port=free_port_udp(), rtp_start=33000, rtp_end=33999,

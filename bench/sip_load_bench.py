@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +176,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="sip-load-bench-"))
     ami_port, agi_port, http_port, sip_port = free_port(), free_port(), free_port(), free_udp()
     sb = Sandbox(
-        load_config(),
+        replace(load_config(), wrapup_s=0),  # explicit: no enforced wrap-up, members take call after call
         RenderParams(
             base_dir=tmp / "ast", ami_port=ami_port, ami_secret="bench", agi_secret="bench-agi-key",
             agi_port=agi_port, sip_port=sip_port, rtp_start=35000, rtp_end=39999, bench_sip=True,

@@ -20,6 +20,7 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -66,11 +67,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from app.main import create_app
 
     tmp = Path(tempfile.mkdtemp(prefix="survey-bench-"))
-    sb = Sandbox.on_loopback(load_config(), tmp / "ast", rtp_start=32000, rtp_end=32999)
+    sb = Sandbox.on_loopback(replace(load_config(), wrapup_s=0), tmp / "ast", rtp_start=32000, rtp_end=32999)
     ami_port, agi_port, secret = sb.params.ami_port, sb.params.agi_port, sb.params.ami_secret
     sb.start()
     try:
-        write_always_open(tmp / "platforms.yaml")
+        write_always_open(tmp / "platforms.yaml", wrapup_s=0)
         var = tmp / "var"
         var.mkdir()
         (var / "case_rules.yaml").write_text("sweep_interval_s: 0\n", encoding="utf-8")

@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -85,7 +86,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
     )
 
     tmp = Path(tempfile.mkdtemp(prefix="transfer-bench-"))
-    cfg = load_config()
+    cfg = replace(load_config(), wrapup_s=0)  # explicit: no enforced wrap-up, members take call after call
     agi_port = free_port()
     agents: dict[str, list[SipAgent]] = {"prefecture": [], "province": []}
     for server, ep, pw, _, _ in PHONES.values():

@@ -364,10 +364,15 @@ def load_config(path: str | Path | None = None, holiday_dir: str | Path | None =
     return parse_config(data, holiday_dir, str(path))
 
 
-def write_always_open(dest: str | Path, source: str | Path | None = None) -> Path:
+def write_always_open(
+    dest: str | Path, source: str | Path | None = None, *, wrapup_s: int | None = None
+) -> Path:
     """A copy of a platform configuration with every platform staffed 7×24 (tests and benchmarks
-    that must not depend on the hour they run at). Returns the written path."""
+    that must not depend on the hour they run at), and ``wrapup_s`` as its wrap-up when given.
+    Returns the written path."""
     data = yaml.safe_load(Path(source or default_config_path()).read_text(encoding="utf-8"))
+    if wrapup_s is not None:
+        data["wrapup_s"] = wrapup_s
     for platform in data["platforms"]:
         platform["hours"] = {"mode": "7x24"}
     dest = Path(dest)

@@ -41,10 +41,11 @@ def asterisk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskEnv]:
     from asterisk_conf.render import SipAgent
     from asterisk_conf.sandbox import Sandbox
     from callflow import load_config
+    from tests.system.softphone import with_test_wrapup
 
     base = tmp_path_factory.mktemp("asterisk")
     sb = Sandbox.on_loopback(
-        load_config(), base, rtp_start=31000, rtp_end=31999,
+        with_test_wrapup(load_config()), base, rtp_start=31000, rtp_end=31999,
         agents=[SipAgent("agent-1001", "softphone-pw-1001"), SipAgent("agent-1002", "softphone-pw-1002")],
         citizen_phones={CITIZEN_PHONE: "agent-1002"},  # a call-back to this number rings softphone agent-1002
     )  # fmt: skip
@@ -72,6 +73,8 @@ def backend_settings(tmp_path: Path, db_url: str, ast: AsteriskEnv, **kw: Any) -
         asterisk=[ast.server],
         ami_ping_interval_s=1.0,
     )
+    if "platform_config" not in kw:  # the shipped config as it is, but with the session Asterisk's wrap-up
+        base["platform_config"] = write_config(tmp_path, always_open=False)
     return make_settings(tmp_path, db_url, **(base | kw))
 
 
@@ -85,15 +88,18 @@ async def backend(
 
 def write_config(tmp_path: Path, *, always_open: bool = True, closed: tuple[str, ...] = ()) -> Path:
     """A copy of the shipped Yunnan config whose hours do not depend on when the tests run:
-    every platform 7x24 (always_open), and the platforms in `closed` closed right now."""
+    every platform 7x24 (always_open), and the platforms in `closed` closed right now; the tests'
+    wrap-up (softphone.TEST_WRAPUP_S)."""
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
     import yaml
 
     from callflow import default_config_path
+    from tests.system.softphone import TEST_WRAPUP_S
 
     data = yaml.safe_load(default_config_path().read_text(encoding="utf-8"))
+    data["wrapup_s"] = TEST_WRAPUP_S  # the session Asterisk's (not the shipped config's)
     now = datetime.now(ZoneInfo(data.get("timezone", "Asia/Shanghai")))
     start = now + timedelta(hours=2)
     if start.date() != now.date() or start.hour >= 23:

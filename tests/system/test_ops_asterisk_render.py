@@ -104,6 +104,9 @@ async def test_rendered_production_config_is_accepted_by_a_real_asterisk(tmp_pat
         for name in ("queues_hotline.conf", "README.txt"):
             assert secret not in (out / name).read_text()
     assert "hotline-sim-" not in (out / "extensions_hotline.conf").read_text()
+    # the shipped office default: Asterisk enforces 15 s of 话后处理 after every call (docs/operations.md)
+    assert "wrapuptime = 15" in (out / "queues_hotline.conf").read_text()
+    assert "wrapuptime = 0" not in (out / "queues_hotline.conf").read_text()
 
     sb.start()
     try:

@@ -24,7 +24,15 @@ from app.simcall import place_call
 from tests.browser import PW_TIMEOUT_MS, chromium, live_server, login_page, screenshot_path, sign_in_agent
 from tests.conftest import add_user, login, make_settings
 from tests.resources import require
-from tests.system.softphone import DALI_MOBILE, AmiWatch, Softphone, _free, clear_queues, open_all_day_config
+from tests.system.softphone import (
+    DALI_MOBILE,
+    AmiWatch,
+    Softphone,
+    _free,
+    clear_queues,
+    open_all_day_config,
+    with_test_wrapup,
+)
 from tests.system.test_transfer_calls import _talking, _transfer, _wrapup, sip_port_pair
 from tests.waiting import wait_until
 
@@ -40,7 +48,7 @@ def two_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 
     agi_port = free_port()
     pref, prov = trunked_pair(
-        load_config(), tmp_path_factory.mktemp("trunk"),
+        with_test_wrapup(load_config()), tmp_path_factory.mktemp("trunk"),
         prefecture={"agi_port": agi_port, "rtp_start": 33000, "rtp_end": 33499,
                     "agents": [SipAgent("agent-1001", "softphone-pw-1001")]},
         province={"agi_port": agi_port, "rtp_start": 33500, "rtp_end": 33999,

@@ -177,3 +177,21 @@ def test_case_prefixes_come_from_the_config():
     assert cfg.case_prefix("nowhere") == "NOWHERE"
     prefixes = [p.case_prefix for p in cfg.platforms]
     assert None not in prefixes and len(set(prefixes)) == len(prefixes)
+
+
+def test_the_shipped_config_enforces_a_wrapup_and_a_platform_may_change_it(config, raw, tmp_path):
+    """话后处理: the office default (15 s, docs/operations.md) reaches every queue's wrapuptime; a
+    platform's own value overrides it for its queues only."""
+    from asterisk_conf.render import queues_conf
+
+    assert config.wrapup_s == 15
+    every = [q for p in config.platforms for q in p.queues]
+    assert {config.wrapup_for_queue(q) for q in every} == {15}
+    queues = queues_conf(config)
+    sections = queues.count("\n[")  # every queue and skill queue ([general] comes first)
+    assert queues.count("wrapuptime = 15") == sections >= len(every), queues
+    dali = next(p for p in raw["platforms"] if p["code"] == "dali")
+    dali["wrapup_s"] = 40
+    mine = load_config(write(tmp_path, raw))
+    assert mine.wrapup_for_queue("q-dali") == 40 and mine.wrapup_for_queue("q-kunming") == 15
+    assert "wrapuptime = 40" in queues_conf(mine).split("[q-dali]")[1].split("\n[")[0]
