@@ -63,10 +63,11 @@ def two_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         pref.stop()
 
 
-def _server(sb: Any, platforms: list[str]) -> AsteriskServer:
+def _server(sb: Any, platforms: list[str], recordings: bool = False) -> AsteriskServer:
     p = sb.params
     return AsteriskServer(name=p.server_name, ami_port=p.ami_port, ami_secret=p.ami_secret,
-                          agi_secret=p.agi_secret, platforms=platforms)  # fmt: skip
+                          agi_secret=p.agi_secret, platforms=platforms,
+                          recordings_dir=p.callrec_dir if recordings else None)  # fmt: skip
 
 
 def _config(tmp: Path) -> Path:
@@ -77,22 +78,29 @@ def _config(tmp: Path) -> Path:
     return path
 
 
-async def _desks(stack: AsyncExitStack, tmp_path: Path, db_url: str, two_servers: dict[str, Any]) -> Any:
-    """Both agents' phones registered on their own server, the backend on both, both desktops signed in."""
+async def _desks(
+    stack: AsyncExitStack, tmp_path: Path, db_url: str, two_servers: dict[str, Any],
+    mics: dict[str, Path] | None = None, recordings: bool = False,
+) -> Any:  # fmt: skip
+    """Both agents' phones registered on their own server, the backend on both, both desktops signed in.
+    mics: what a user's phone says (default silence); recordings: the backend checks both servers'
+    call recordings (each server's own directory, as on a shared disk)."""
     from callflow import load_config
 
     pref, prov = two_servers["prefecture"], two_servers["province"]
     prefectures = [p.code for p in load_config().prefectures]
     settings = make_settings(
         tmp_path, db_url, ami_enabled=True, agi_enabled=True, agi_port=two_servers["agi_port"],
-        asterisk=[_server(pref, prefectures), _server(prov, ["province"])], ami_ping_interval_s=1.0,
+        asterisk=[_server(pref, prefectures, recordings), _server(prov, ["province"], recordings)],
+        ami_ping_interval_s=1.0,
         platform_config=_config(tmp_path), wrapup_s=1,
     )  # fmt: skip
     phones = {}
     for user, (sb, ep, pw) in {"li.dali": (pref, "agent-1001", "softphone-pw-1001"),
                                 "wu.prov": (prov, "agent-1002", "softphone-pw-1002")}.items():  # fmt: skip
         phone = Softphone(tmp_path, ep, pw, sb.params.sip_port, local_port=sip_port_pair(),
-                          ctrl_port=_free(socket.SOCK_STREAM), answer_after=2.0)  # fmt: skip
+                          ctrl_port=_free(socket.SOCK_STREAM), answer_after=2.0,
+                          mic=(mics or {}).get(user))  # fmt: skip
         phone.start()
         stack.callback(phone.stop)
         await asyncio.to_thread(phone.wait_registered, sb.cli)
@@ -267,3 +275,57 @@ async def test_a_dead_trunk_returns_the_caller_to_the_transferring_agent(tmp_pat
                 leg = r.json()["legs"][1]
                 assert (leg["mode"], leg["target"], leg["status"]) == (mode, target, "returned"), leg
             await d.ami_pref.conn.action({"Action": "Hangup", "Channel": call.channel})
+
+
+async def test_the_province_agents_leg_is_recorded_on_the_call(tmp_path, sqlite_url, two_servers):
+    """Recording across the trunk: li (Dali) answers a citizen, files the case and blind-transfers the
+    caller to the provincial queue; wu (province, on the other Asterisk; their phone says 1000 Hz)
+    takes it over the IAX2 trunk. The call's recording - MixMonitor on the caller's channel, from li's
+    answer until the caller hangs up - holds wu's voice: the province's leg is recorded on the call
+    (and so reaches its case), played to li. The province's queue also records its own leg into its
+    server's directory (a file of the trunk channel). SQLite only: the database plays no part here that
+    the PostgreSQL variants of the recording tests do not already cover."""
+    from recordings import calls as rc
+    from tests.system.audio_check import tone_wav
+    from tests.system.test_listen_in import SUPERVISOR_HZ as WU_HZ
+    from tests.system.test_listen_in import _freqs
+
+    wu_mic = tone_wav(tmp_path / "wu-mic.wav", WU_HZ, 600)
+    async with AsyncExitStack() as stack:
+        d = await _desks(stack, tmp_path, sqlite_url, two_servers, mics={"wu.prov": wu_mic}, recordings=True)
+        li, ami_prov = d.li, d.ami_prov
+        call = await place_call(d.settings.asterisk[0], DALI_MOBILE, hangup=False, hold_s=90)
+        assert call.queue == "q-dali", call.to_dict()
+        await li.wait_for_selector(f"#bound:has-text('{call.uniqueid}')", timeout=PW_TIMEOUT_MS)
+        await li.fill("#f_summary", "省直部门事项")
+        await li.click("#save")
+        await li.wait_for_selector("#saved:has-text('已保存工单')", timeout=PW_TIMEOUT_MS)
+        number = (await li.text_content("#saved") or "").split("已保存工单 ")[1].split("（")[0].strip()
+        await _transfer(li, "queue", "q-province", "blind", "请省平台处理")
+        joined = await ami_prov.wait_for(
+            lambda e: e.get("Event") == "AgentConnect" and "agent-1002" in e.get("Interface", ""), 40
+        )
+        assert joined.get("Channel", "").startswith("IAX2/"), joined
+        # wu talks: the province's own file of its leg grows past 4 s of audio (8 kHz, 16 bit)
+        prov_file = rc.path_for(d.prov.params.callrec_dir, joined["Uniqueid"])
+        await wait_until(lambda: rc.size_of(prov_file) > 4 * 16000, 40, f"the province's recording {prov_file}")
+        await d.ami_pref.conn.action({"Action": "Hangup", "Channel": call.channel})
+
+        got = tmp_path / "call-recording.wav"
+        async with httpx.AsyncClient(base_url=d.base, timeout=60) as client:
+            h = await login(client, "li.dali")
+
+            async def heard() -> set[int] | None:
+                info = (await client.get(f"/api/calls/{call.uniqueid}/recording/info", headers=h)).json()
+                if info["recording_status"] != "ok":
+                    return None
+                r = await client.get(f"/api/calls/{call.uniqueid}/recording", headers=h)
+                got.write_bytes(r.content)
+                return _freqs(got)
+
+            freqs = await wait_until(heard, 40, "wu's voice in the call's recording",
+                                     check=lambda f: f is not None and WU_HZ in f)  # fmt: skip
+            print(f"\nthe call's recording: {got.stat().st_size} bytes, tones {sorted(freqs or ())} Hz")
+            r = await client.get(f"/api/cases/{number}", headers=h)
+            assert r.status_code == 200 and r.json()["call_uniqueid"] == call.uniqueid, r.text[:300]
+        await wait_until(lambda: WU_HZ in _freqs(prov_file), 30, "wu's voice in the province's own file")
