@@ -31,6 +31,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from stt_bench_report import cpu_name, median_of, to_markdown, versions  # noqa: E402
+from stt_combo_eval import decode_draws  # noqa: E402
+
 from recordings.stt.locate import (  # noqa: E402
     find_vosk_model,
     find_whisper_model,
@@ -38,14 +41,14 @@ from recordings.stt.locate import (  # noqa: E402
     read_transcripts,
 )
 
-TARGET_CER, TARGET_RTF = 0.12, 0.15
 CONFIGS: dict[str, dict[str, Any]] = {
     "whisper-int8-8k": {"engine": "whisper", "compute_type": "int8", "audio": "8k", "scored": True},
     "whisper-int8-16k": {"engine": "whisper", "compute_type": "int8", "audio": "16k", "scored": True},
     "whisper-float32-8k": {"engine": "whisper", "compute_type": "float32", "audio": "8k", "scored": True},
     "vosk-cn-8k": {"engine": "vosk", "audio": "8k", "scored": True},
     # stt_engine=combo: both engines, the transcript with the higher mean word confidence (Whisper with
-    # word timestamps for its probabilities); the row also scores a character-level vote of the two.
+    # word timestamps for its probabilities); the row also decodes every clip --draws times with both
+    # engines to tell a real gain from noise (bench/stt_combo_eval.py), including a character vote.
     "combo-8k": {"engine": "combo", "audio": "8k", "scored": True},
 }
 # Tuning variants of whisper-int8-8k (one run per clip, no long file). "opts" go to WhisperEngine.
@@ -76,7 +79,7 @@ def join_wavs(files: list[Path], out: Path) -> Path:
     return out
 
 
-def worker(name: str, repeats: int, threads: int) -> dict[str, Any]:
+def worker(name: str, repeats: int, threads: int, draws: int = 5) -> dict[str, Any]:
     import psutil
 
     from recordings.stt.metrics import cer_counts
@@ -133,19 +136,13 @@ def worker(name: str, repeats: int, threads: int) -> dict[str, Any]:
         return runs[0], min(r.process_seconds for r in runs)
 
     clips, edits, edits_t2s, chars, proc, dur = [], 0, 0, 0, 0.0, 0.0
-    alt = {"vosk": 0, "whisper": 0, "vote": 0}
     for clip in sorted(refs):
         t, p = timed(audio_dir / clip)
         row: dict[str, Any] = {"clip": clip, "audio_s": t.audio_seconds, "process_s": round(p, 3),
                                "rtf": round(p / t.audio_seconds, 3), "sample_rate": t.sample_rate,
                                "text": t.text, "ref": refs[clip]}  # fmt: skip
         proc, dur = proc + p, dur + t.audio_seconds
-        if cfg["engine"] == "combo":  # one more pass for the alternatives (not timed)
-            v, w = engine.transcribe_both(audio_dir / clip)
-            ev, _ = cer_counts(refs[clip], v.text)
-            ew, _ = cer_counts(refs[clip], w.text if w else "")
-            eo, _ = cer_counts(refs[clip], vote_text(v, w))
-            alt["vosk"], alt["whisper"], alt["vote"] = alt["vosk"] + ev, alt["whisper"] + ew, alt["vote"] + eo
+        if cfg["engine"] == "combo":
             row.update(picked=t.model)
         if cfg["scored"]:
             e, n = cer_counts(refs[clip], t.text)
@@ -158,6 +155,7 @@ def worker(name: str, repeats: int, threads: int) -> dict[str, Any]:
     lt, lp = None, 0.0
     if not cfg.get("tuning"):
         lt, lp = timed(join_wavs([audio_dir / c for c in sorted(refs)], Path(tmp.name) / "long.wav"))
+    draws_ev = decode_draws(engine, audio_dir, refs, draws) if cfg["engine"] == "combo" and draws else None
     tmp.cleanup()
     return {
         "config": name, **cfg, "model": str(model), "threads": threads, "repeats": repeats,
@@ -166,177 +164,12 @@ def worker(name: str, repeats: int, threads: int) -> dict[str, Any]:
         "cpu_s_per_audio_s": round(cpu_total / (dur + (lt.audio_seconds if lt else 0)), 4),
         "long_audio_s": lt and lt.audio_seconds, "long_rtf": lt and round(lp / lt.audio_seconds, 4),
         "ref_chars": chars,
-        "alternatives_cer": {k: round(v / chars, 4) for k, v in alt.items()} if cfg["engine"] == "combo" else None,
+        "combo_draws": draws_ev,
         "cer": round(edits / chars, 4) if cfg["scored"] else None,
         "cer_t2s": round(edits_t2s / chars, 4) if cfg["scored"] else None,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "rss_before_load_mb": round(rss_before / 2**20, 1), "clips": clips,
     }  # fmt: skip
-
-
-def vote_text(v: Any, w: Any, null_conf: float = 0.5) -> str:
-    """Character-level vote of two transcripts: align the characters (edit distance); where they differ
-    keep the one whose word is more confident; a character only one side has is kept when its word's
-    confidence exceeds ``null_conf``."""
-    import unicodedata
-
-    from recordings.textnorm import clean_transcript
-
-    def chars(t: Any) -> list[tuple[str, float]]:
-        return [
-            (ch, wd.conf if wd.conf is not None else 0.5)
-            for s in (t.segments if t else []) for wd in s.words for ch in wd.text
-            if unicodedata.category(ch)[0] in "LN"
-        ]  # fmt: skip
-
-    a, b = chars(v), chars(w)
-    n, m = len(a), len(b)
-    d = [[i + j if not i * j else 0 for j in range(m + 1)] for i in range(n + 1)]
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1][0] != b[j - 1][0]))
-    out, i, j = [], n, m
-    while i or j:
-        if i and j and d[i][j] == d[i - 1][j - 1] + (a[i - 1][0] != b[j - 1][0]):
-            x, y = a[i - 1], b[j - 1]
-            out.append(x[0] if x[0] == y[0] or x[1] >= y[1] else y[0])
-            i, j = i - 1, j - 1
-        elif i and d[i][j] == d[i - 1][j] + 1:
-            out.append(a[i - 1][0] if a[i - 1][1] > null_conf else "")
-            i -= 1
-        else:
-            out.append(b[j - 1][0] if b[j - 1][1] > null_conf else "")
-            j -= 1
-    return clean_transcript("".join(reversed(out)))
-
-
-MEDIAN_KEYS = ("rtf", "long_rtf", "cpu_s_per_audio_s", "load_s", "peak_rss_mb", "process_s", "cer", "cer_t2s")
-
-
-def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The first good run's details with the median of each number over all good runs."""
-    import statistics
-
-    good = [r for r in runs if "error" not in r]
-    if not good:
-        return runs[0]
-    out = dict(good[0], rounds=len(good))
-    for k in MEDIAN_KEYS:
-        vals = [r[k] for r in good if r.get(k) is not None]
-        if vals:
-            out[k] = round(statistics.median(vals), 4)
-            out[f"{k}_all"] = vals
-    return out
-
-
-def pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.1%}"
-
-
-def to_markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
-    main = [r for r in results if not CONFIGS[r["config"]].get("tuning")]
-    tuning = [r for r in results if CONFIGS[r["config"]].get("tuning")]
-    nref = max((r.get("ref_chars", 0) for r in results), default=0)
-    lines = [
-        "# Offline STT benchmark (zh-dev clips)",
-        "",
-        f"Command: `{meta['command']}`  ",
-        f"Machine: {meta['cpus']} CPUs ({meta['cpu']}), load average {meta['loadavg_before']} before / "
-        f"{meta['loadavg_after']} after, per round {meta.get('loadavg_per_round')} (other jobs share this machine: "
-        "RTF is wall-clock and includes that); numbers are medians over interleaved rounds; "
-        f"Python {meta['python']}; {meta['versions']}; {meta['date']}",
-        "",
-        f"Targets: CER <= {TARGET_CER:.0%} at 8 kHz, RTF <= {TARGET_RTF} on this 2-core machine.",
-        "CER: both sides through clean_transcript (Simplified + number normalisation), punctuation and",
-        "spaces removed; `CER t2s` = both sides through to_simplified only. RTF = processing s / audio s",
-        "(min of the repeats per clip, summed over clips); `long RTF` is one ~59 s file of all clips joined.",
-        "`CPU s / audio s` = CPU time of all threads (clips + long file) per audio second: less sensitive",
-        "than RTF to other jobs (not immune); on an idle machine RTF would lie between half of it and all of it.",
-        "Peak RSS is the whole worker process (Python + libraries + model). All Whisper rows: beam 5,",
-        "vad_filter on, no initial prompt, audio trimmed and levelled to -20 dBFS in memory, 2 CPU threads,",
-        f"unless the row says otherwise. The dev set has {nref} reference characters: one character is "
-        f"{100 / max(nref, 1):.2f} CER points.",
-        "",
-        "| config | CER | CER t2s | RTF (clips) | long RTF | CPU s / audio s | load s | peak RSS MB | CER target | RTF target |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in main:
-        if "error" in r:
-            lines.append(f"| {r['config']} | error: {r['error']} | | | | | | | | |")
-            continue
-        cer_ok = "n/a" if r["cer"] is None else ("met" if r["cer"] <= TARGET_CER else "NOT met")
-        rtf_ok = (
-            "met"
-            if r["rtf"] <= TARGET_RTF
-            else ("long file only" if r["long_rtf"] <= TARGET_RTF else "NOT met")
-        )
-        lines.append(
-            f"| {r['config']} | {pct(r['cer'])} | {pct(r['cer_t2s'])} | {r['rtf']:.3f} | {r['long_rtf']:.3f} "
-            f"| {r['cpu_s_per_audio_s']:.3f} | {r['load_s']:.2f} | {r['peak_rss_mb']:.0f} | {cer_ok} | {rtf_ok} |"
-        )
-    ref = next((r for r in main if r["config"] == "vosk-cn-8k" and "error" not in r), None)
-    if ref:
-        lines += ["", "CPU s per audio s relative to vosk-cn-8k measured in the same run: "
-                  + ", ".join(f"{r['config']} {r['cpu_s_per_audio_s'] / ref['cpu_s_per_audio_s']:.2f}x"
-                              for r in main if "error" not in r)]  # fmt: skip
-    for r in main:
-        if r.get("alternatives_cer"):
-            alt = r["alternatives_cer"]
-            lines += ["", "## Combination (same run, same clips)", "",
-                      "| option | CER |", "|---|---|",
-                      f"| Vosk alone | {pct(alt['vosk'])} |", f"| Whisper alone (word timestamps on) | {pct(alt['whisper'])} |",
-                      f"| character-level alignment + confidence vote | {pct(alt['vote'])} |",
-                      f"| pick per clip by mean word confidence (stt_engine=combo) | {pct(r['cer'])} |"]  # fmt: skip
-    if tuning:
-        lines += ["", "## Tuning (whisper int8, 8 kHz clips, one run per clip)", "",
-                  "| variant | change | CER | CER t2s | RTF |", "|---|---|---|---|---|"]  # fmt: skip
-        for r in tuning:
-            cfg = CONFIGS[r["config"]]
-            change = ", ".join(f"{k}={v}" for k, v in cfg.get("opts", {}).items()) or cfg["audio"]
-            if "error" in r:
-                lines.append(f"| {r['config']} | {change} | error: {r['error']} | | |")
-            else:
-                lines.append(
-                    f"| {r['config']} | {change} | {pct(r['cer'])} | {pct(r['cer_t2s'])} | {r['rtf']:.3f} |"
-                )
-    for r in main:
-        if "clips" not in r:
-            continue
-        lines += [
-            "",
-            f"## {r['config']}",
-            "",
-            "| clip | s | RTF | CER | CER t2s | hypothesis |",
-            "|---|---|---|---|---|---|",
-        ]
-        for c in r["clips"]:
-            lines.append(
-                f"| {c['clip']} | {c['audio_s']:.1f} | {c['rtf']:.3f} | {pct(c['cer'])} | {pct(c['cer_t2s'])} "
-                f"| {c['text'] or '(empty)'} |"
-            )
-    return "\n".join(lines) + "\n"
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def versions() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = []
-    for pkg in ("faster-whisper", "ctranslate2", "vosk"):
-        try:
-            out.append(f"{pkg} {version(pkg)}")
-        except PackageNotFoundError:
-            out.append(f"{pkg} missing")
-    return ", ".join(out)
 
 
 def main() -> int:
@@ -348,11 +181,15 @@ def main() -> int:
     ap.add_argument(
         "--rounds", type=int, default=1, help="interleaved rounds; medians are reported (default 1)"
     )
+    ap.add_argument(
+        "--draws", type=int, default=5,
+        help="combo-8k: decodings per clip and engine to measure noise, first round only (default 5)",
+    )  # fmt: skip
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     ap.add_argument("--worker", choices=list(CONFIGS), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
-        print(json.dumps(worker(a.worker, a.repeats, a.threads), ensure_ascii=False))
+        print(json.dumps(worker(a.worker, a.repeats, a.threads, a.draws), ensure_ascii=False))
         return 0
     if find_zh_dev() is None or find_whisper_model() is None:
         print(
@@ -372,23 +209,17 @@ def main() -> int:
     for rnd in range(a.rounds):  # interleaved: A B C, A B C, ... so machine noise hits every config alike
         for name in names:
             print(f"round {rnd + 1}/{a.rounds}: running {name} ...", file=sys.stderr, flush=True)
-            cmd = [
-                sys.executable,
-                __file__,
-                "--worker",
-                name,
-                "--repeats",
-                str(a.repeats),
-                "--threads",
-                str(a.threads),
-            ]
+            # draws only in the first round: a fresh worker repeats Kaldi's dither sequence exactly
+            cmd = [sys.executable, __file__, "--worker", name, "--repeats", str(a.repeats),
+                   "--threads", str(a.threads), "--draws", str(a.draws if rnd == 0 else 0)]  # fmt: skip
+            load_1m = round(os.getloadavg()[0], 2)
             p = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
             if p.returncode != 0:
                 rounds[name].append(
                     {"config": name, "error": (p.stderr.strip().splitlines() or ["failed"])[-1]}
                 )
                 continue
-            rounds[name].append(json.loads(p.stdout.strip().splitlines()[-1]))
+            rounds[name].append(json.loads(p.stdout.strip().splitlines()[-1]) | {"loadavg_1m": load_1m})
         meta["loadavg_per_round"].append(" ".join(f"{x:.2f}" for x in os.getloadavg()))
     results = [median_of(runs) for runs in rounds.values()]
     meta["loadavg_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -396,7 +227,7 @@ def main() -> int:
     (a.out / "stt.json").write_text(
         json.dumps({"meta": meta, "results": results}, ensure_ascii=False, indent=1)
     )
-    md = to_markdown(meta, results)
+    md = to_markdown(meta, results, CONFIGS)
     (a.out / "stt.md").write_text(md, encoding="utf-8")
     print(md.split("\n## ")[0])
     return 1 if any("error" in r for r in results) else 0

@@ -1,13 +1,12 @@
 """``hotline transcribe`` body: transcribe files with one engine, print text or JSON lines.
 
-The lead wires this into app/cli.py; here is only ``run`` (plus a tiny ``main`` for manual use).
+``hotline transcribe`` (app/cli.py) is the one entry point: it builds the engine from the settings
+(``auto``, the model paths, ``stt_max_audio_s``) and exits non-zero with a how-to when there is none.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -47,27 +46,3 @@ def run(files: list[str], engine: SpeechEngine, as_json: bool, out: TextIO = sys
             print(f"{f}\t{shown}", file=out, flush=True)
     bar.close()
     return 1 if failed else 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    from recordings.stt import ENGINES, make_engine
-
-    ap = argparse.ArgumentParser(prog="python -m recordings.transcribe_cli", description=__doc__)
-    ap.add_argument("files", nargs="+")
-    ap.add_argument("--engine", choices=ENGINES, default="whisper")
-    ap.add_argument("--whisper-model-path", default=os.environ.get("HOTLINE_WHISPER_MODEL_PATH"))
-    ap.add_argument("--vosk-model-path", default=os.environ.get("HOTLINE_VOSK_MODEL_PATH"))
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--json", action="store_true")
-    a = ap.parse_args(argv)
-    try:
-        engine = make_engine(a.engine, whisper_model_path=a.whisper_model_path,
-                             vosk_model_path=a.vosk_model_path, threads=a.threads)  # fmt: skip
-    except EngineUnavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return run(a.files, engine, a.json)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

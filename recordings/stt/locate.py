@@ -48,9 +48,6 @@ def shared_dirs(shared_dir: str | Path | None = None) -> list[Path]:
     return list(dict.fromkeys(root.parent / "shared" for root in _checkout_roots()))
 
 
-_shared_dirs = shared_dirs  # older name (tests/resources.py)
-
-
 def model_dirs(models_dir: str | Path | None = None, shared_dir: str | Path | None = None) -> list[Path]:
     return ([Path(models_dir)] if models_dir else []) + [d / "models" for d in shared_dirs(shared_dir)]
 
@@ -157,9 +154,3 @@ def choose_from_settings(settings: Any, name: str | None = None) -> EngineChoice
         models_dir=getattr(settings, "models_dir", None),
         shared_dir=getattr(settings, "shared_dir", None),
     )
-
-
-def find_vosk_ko_model() -> Path | None:
-    """Older name kept for callers written before issue 16: the Korean stand-in is gone, this is the
-    Mandarin model (:func:`find_vosk_model`)."""
-    return find_vosk_model()

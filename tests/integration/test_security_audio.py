@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from recordings.stt.locate import find_vosk_model
+from recordings.stt.locate import find_vosk_model, find_whisper_model
 from tests.conftest import REPO
 
-VOSK = find_vosk_model()
+VOSK, WHISPER = find_vosk_model(), find_whisper_model()
 
 
 def ten_hour_wav(path: Path) -> Path:
@@ -29,12 +29,13 @@ def ten_hour_wav(path: Path) -> Path:
 
 
 @pytest.mark.needs("models")  # missing: a failure (tests/resources.py)
-def test_ten_hour_wav_is_refused_before_decoding(tmp_path):
+@pytest.mark.parametrize("engine", ["vosk", "whisper", "combo", "auto"])
+def test_ten_hour_wav_is_refused_before_decoding(tmp_path, engine):
     wav = ten_hour_wav(tmp_path / "ten-hours.wav")
     assert wav.stat().st_size > 500_000_000
     env = {"PATH": "/usr/bin:/bin", "HOTLINE_VAR_DIR": str(tmp_path / "var"), "HOTLINE_VOSK_MODEL_PATH": str(VOSK),
-           "HOTLINE_STT_MAX_AUDIO_S": "900"}
-    r = subprocess.run([sys.executable, "-m", "app.cli", "transcribe", "--engine", "vosk", "--json", str(wav)],
+           "HOTLINE_WHISPER_MODEL_PATH": str(WHISPER), "HOTLINE_STT_MAX_AUDIO_S": "900"}
+    r = subprocess.run([sys.executable, "-m", "app.cli", "transcribe", "--engine", engine, "--json", str(wav)],
                        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     out = r.stdout + r.stderr
     assert r.returncode != 0, out

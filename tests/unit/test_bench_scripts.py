@@ -14,7 +14,8 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 @pytest.mark.parametrize(
     "script",
-    ["screenpop_bench.py", "http_bench.py", "sip_load_bench.py", "http_reference.py", "exchange_bench.py", "transfer_bench.py"],
+    ["screenpop_bench.py", "http_bench.py", "sip_load_bench.py", "http_reference.py", "exchange_bench.py", "transfer_bench.py",
+     "stt_bench.py", "stt_live_bench.py"],
 )
 def test_bench_script_starts(script: str) -> None:
     r = subprocess.run(
