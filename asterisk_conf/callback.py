@@ -1,7 +1,7 @@
 """The queue call-back's dialplan (callflow/callback.py; docs/adr/2026-12-02-queue-callback.md).
 
 - [hotline-queue-wait] (Gosub: queue, wait limit): a caller due an offer waits HOTLINE_CALLBACK_AFTER
-  seconds, hears the offer ONCE (Read: one key), and either leaves a call-back request or goes back
+  seconds, hears the offer ONCE (Read: one key; the prompt names the configured key), and either leaves a call-back request or goes back
   into the same queue at the position they had (Queue's position argument), for the rest of the wait.
 - [hotline-qcb-request]: UserEvent HotlineQueueCallback (Status: requested) for the backend, the
   confirmation, hang-up.
@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 EVENT = "HotlineQueueCallback"
+P = "${HOTLINE_PROMPTS}"
 
 
 def callback_contexts() -> str:
@@ -27,8 +28,10 @@ exten => s,1,Set(LOCAL(limit)=${{IF($["${{ARG2}}" = ""]?0:${{ARG2}})}})
  same => n,GotoIf($["${{QUEUESTATUS}}" != "TIMEOUT"]?done)
  same => n,Set(HOTLINE_QCB_QUEUE=${{ARG1}})
  same => n,Set(HOTLINE_QCB_POS=${{QUEUEPOSITION}})
- same => n,UserEvent({EVENT},Status: offered,Queue: ${{ARG1}},Position: ${{QUEUEPOSITION}})
- same => n,Read(HOTLINE_QCB_KEY,${{HOTLINE_PROMPTS}}/queue-callback-offer,1,,1,${{IF($["${{HOTLINE_CALLBACK_ANSWER}}" = ""]?6:${{HOTLINE_CALLBACK_ANSWER}})}})
+ ; the offer names the configured key: "…请按" + key-<key> + "键；…" (ivr/prompts.py)
+ same => n,Set(LOCAL(offer)={P}/queue-callback-offer&{P}/key-${{HOTLINE_CALLBACK_KEY}}&{P}/queue-callback-offer-end)
+ same => n,UserEvent({EVENT},Status: offered,Queue: ${{ARG1}},Position: ${{QUEUEPOSITION}},Key: ${{HOTLINE_CALLBACK_KEY}},Prompt: ${{offer}})
+ same => n,Read(HOTLINE_QCB_KEY,${{offer}},1,,1,${{IF($["${{HOTLINE_CALLBACK_ANSWER}}" = ""]?6:${{HOTLINE_CALLBACK_ANSWER}})}})
  same => n,GotoIf($["${{HOTLINE_QCB_KEY}}" = "${{HOTLINE_CALLBACK_KEY}}"]?hotline-qcb-request,s,1)
  same => n,UserEvent({EVENT},Status: declined,Queue: ${{ARG1}})
  ; back at the place they had, for the rest of the wait

@@ -31,7 +31,10 @@ PROMPTS: dict[str, str] = {
     "notice-merged-12369": "您拨打的幺二三六九环保热线已并入幺二三四五热线，请稍候。",
     "notice-merged-line": "您拨打的号码已并入幺二三四五热线，请稍候。",
     # 排队回拨: the one offer after the configured wait in queue (callflow config `queue_callback`)
-    "queue-callback-offer": "坐席仍然繁忙。如需坐席空闲时给您回电，请按1；继续等待请不要挂机。",
+    # played as three files: queue-callback-offer, key-<the configured key>, queue-callback-offer-end
+    "queue-callback-offer": "坐席仍然繁忙。如需坐席空闲时给您回电，请按",
+    "queue-callback-offer-end": "键；继续等待请不要挂机。",
+    **{f"key-{d}": name for d, name in zip("123456789", "一二三四五六七八九", strict=True)},
     "queue-callback-confirm": "好的，坐席空闲时我们会按您排队的顺序给您回电，您现在可以挂机了。",
 }
 

@@ -2,7 +2,7 @@
 phone (agent-1001) and the citizen's own phone (agent-1002, the number 13987112001 in the sandbox).
 
 A citizen calls from 13987112001 while the only Kunming agent is busy on a call, waits past the
-configured time, hears the one offer, presses 1 and hangs up; another citizen who called later keeps
+configured time, hears the one offer (naming the configured key, 3 here), presses 3 and hangs up; another citizen who called later keeps
 waiting. When the agent is ready, the queue serves the call-back first (it kept the first caller's
 place): the agent's phone rings, then the citizen's phone, and both are connected. The call-back's call
 row names the original (abandoned) call, and the original's record lists the call-back leg."""
@@ -35,6 +35,7 @@ from tests.waiting import wait_until
 pytestmark = pytest.mark.system
 
 OFFER_AFTER_S = 4
+KEY = "3"  # not the default 1: the offer must name the configured key
 LATER_CALLER = "13987112999"
 BUSY_CALLER = "13987112888"
 
@@ -42,7 +43,7 @@ BUSY_CALLER = "13987112888"
 def _config(tmp: Path) -> Path:
     path = open_all_day_config(tmp)
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["queue_callback"] = {"offer_after_s": OFFER_AFTER_S, "key": "1", "answer_s": 15, "ring_s": 30}
+    data["queue_callback"] = {"offer_after_s": OFFER_AFTER_S, "key": int(KEY), "answer_s": 15, "ring_s": 30}
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
 
@@ -105,9 +106,13 @@ async def test_a_caller_asks_for_a_call_back_keeps_their_place_and_is_called_bac
         # after the configured wait: the one offer; the citizen presses 1 (the key travels from the
         # citizen's side of the call, like a phone's keypad) and hangs up
         offered = await ami.wait_for(_qcb(call.uniqueid, "offered"), 30)
-        assert (offered["Queue"], offered["Position"]) == ("q-kunming", "1")
+        assert (offered["Queue"], offered["Position"], offered["Key"]) == ("q-kunming", "1", KEY)
+        # what the offer played (the files Read was given): "…请按" 三 "键…", each a real prompt file
+        played = [Path(f) for f in offered["Prompt"].split("&")]
+        assert [f.name for f in played] == ["queue-callback-offer", f"key-{KEY}", "queue-callback-offer-end"]
+        assert all(f.with_suffix(".wav").is_file() for f in played), played
         citizen_side = call.channel.rsplit(";", 1)[0] + ";1"
-        await ami.conn.action({"Action": "PlayDTMF", "Channel": citizen_side, "Digit": "1"})
+        await ami.conn.action({"Action": "PlayDTMF", "Channel": citizen_side, "Digit": KEY})
         await ami.wait_for(_qcb(call.uniqueid, "requested"), 30)
         await ami.conn.action({"Action": "Hangup", "Channel": call.channel})
 
