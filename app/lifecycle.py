@@ -17,6 +17,7 @@ from app.agents.live import live_transcripts
 from app.bus import message_bus
 from app.callbacks.component import callbacks
 from app.callbacks.queued import queue_callbacks
+from app.callbacks.scheduler import callback_retries
 from app.callrec.component import call_recordings, recording_purge
 from app.callrec.sweep import recording_sweep
 from app.cases.scheduler import case_scheduler
@@ -78,6 +79,7 @@ STARTERS: list[Starter] = [
     live_transcripts,  # agent assist: the caller's side transcribed live
     callbacks,  # call-backs followed through AMI events
     queue_callbacks,  # 排队回拨: a caller's request leaves a placeholder in the queue; followed through AMI events
+    singleton("callback-retry", callback_retries),  # 排队回拨: unanswered call-backs tried again (one process)
     survey_scheduler,  # (its loop: one process at a time)
     call_recordings,  # each answered call's MixMonitor file attached to its call (or flagged failed)
     singleton("recording-purge", recording_purge),  # recordings past their retention (one process)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 KEYS = "123456789"
@@ -28,6 +29,8 @@ class CallbackSettings:
     answer_s: int = 6  # how long the key is awaited after the offer
     hold_max_s: int = 7200  # how long a placeholder waits in the queue before the request expires
     platforms: tuple[str, ...] | None = None  # platforms offering it; None = every platform
+    retries: int = 2  # a citizen who does not answer (or is busy) is called back again this many times
+    retry_interval_s: int = 300  # ... this long after the unanswered attempt
 
     def enabled_for(self, platform: str) -> bool:
         return self.offer_after_s > 0 and (self.platforms is None or platform in self.platforms)
@@ -57,6 +60,18 @@ def offer_after(
     return settings.offer_after_s
 
 
+UNANSWERED = ("NOANSWER", "BUSY", "CONGESTION", "CHANUNAVAIL")  # Dial's DIALSTATUS worth another try
+
+
+def next_attempt(settings: CallbackSettings, attempts: int, dialstatus: str, now: datetime) -> datetime | None:
+    """When to call the citizen again after attempt number ``attempts`` ended with ``dialstatus``
+    without a conversation: ``retry_interval_s`` later while retries are left; None: give up (the
+    retries are spent, or the status is not one another try can fix, e.g. the agent hung up)."""
+    if dialstatus not in UNANSWERED or attempts > settings.retries:
+        return None
+    return now + timedelta(seconds=settings.retry_interval_s)
+
+
 def placeholder_position(position: Any) -> int:
     """Where the placeholder joins: the position the caller had when the offer was made (Asterisk's
     QUEUEPOSITION), so callers who came later stay behind it; unknown → the head (the caller has
@@ -84,7 +99,8 @@ def parse_callback(raw: Any) -> CallbackSettings:
     if not isinstance(ring, int) or isinstance(ring, bool) or not 5 <= ring <= 120:
         raise CallbackConfigError(f"queue_callback.ring_s must be an integer 5-120, got {ring!r}")
     numbers = {}
-    for name, low, high, default in (("answer_s", 2, 30, 6), ("hold_max_s", 60, 86400, 7200)):
+    for name, low, high, default in (("answer_s", 2, 30, 6), ("hold_max_s", 60, 86400, 7200), ("retries", 0, 5, 2),
+                                     ("retry_interval_s", 5, 86400, 300)):  # fmt: skip
         v = raw.get(name, default)
         if not isinstance(v, int) or isinstance(v, bool) or not low <= v <= high:
             raise CallbackConfigError(f"queue_callback.{name} must be an integer {low}-{high}, got {v!r}")
@@ -101,4 +117,6 @@ def parse_callback(raw: Any) -> CallbackSettings:
         numbers["answer_s"],
         numbers["hold_max_s"],
         tuple(platforms) if platforms is not None else None,
+        numbers["retries"],
+        numbers["retry_interval_s"],
     )

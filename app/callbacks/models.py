@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -14,6 +14,8 @@ DIALING = "dialing"  # agent answered; the citizen is being called
 CONNECTED = "connected"  # the citizen answered
 FAILED = "failed"  # agent's phone did not answer, or the citizen did not
 DONE = "done"  # the call-back call has ended after being connected
+RETRY = "retry"  # a queue call-back the citizen did not answer: called again at next_attempt_at
+GAVE_UP = "gave_up"  # ... and still not answered after the configured retries (已放弃)
 
 
 CALLER = "caller"  # requested_by of a queue call-back: the caller asked for it in the queue
@@ -37,3 +39,5 @@ class Callback(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # calls to the citizen so far
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)

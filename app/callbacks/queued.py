@@ -23,10 +23,11 @@ from app.callbacks import service
 from app.callbacks.component import updated
 from app.callbacks.models import Callback
 from app.calls.models import Call
+from app.db import utcnow
 from app.events import Event
 from app.telephony.ami import AmiError
 from app.telephony.lifecycle import TELEPHONY
-from callflow.callback import callable_number, placeholder_position
+from callflow.callback import UNANSWERED, callable_number, next_attempt, placeholder_position
 from callflow.skills import SKILLED_MAX_PENALTY, base_queue, split_queue
 
 if TYPE_CHECKING:
@@ -63,27 +64,19 @@ async def request(session: AsyncSession, uniqueid: str, queue: str, position: st
         detail=f"排队回拨：在 {queue} 第 {pos} 位等待坐席",
     )  # fmt: skip
     session.add(cb)
-    session.add(
-        Call(
-            uniqueid=placeholder_uid(cb.channel_id),
-            linkedid=cb.channel_id,
-            server=call.server,
-            direction="out",
-            caller=number,
-            caller_e164=call.caller_e164,
-            caller_kind=call.caller_kind,
-            prefecture=call.prefecture,
-            platform=call.platform,
-            source_hotline=call.source_hotline,
-            did=call.did,
-            route="callback",
-            reason=f"排队回拨 {uniqueid}",
-            queue=base_queue(queue),
-            callback_of=uniqueid,
-        )  # fmt: skip
-    )
+    session.add(placeholder_call(cb, call, base_queue(queue)))
     await session.flush()
     return cb
+
+
+def placeholder_call(cb: Callback, call: Call, queue: str) -> Call:
+    """The call row of a placeholder (one per attempt): an outgoing call-back of ``call``."""
+    return Call(
+        uniqueid=placeholder_uid(cb.channel_id), linkedid=cb.channel_id, server=call.server, direction="out",
+        caller=cb.number, caller_e164=call.caller_e164, caller_kind=call.caller_kind, prefecture=call.prefecture,
+        platform=call.platform, source_hotline=call.source_hotline, did=call.did, route="callback",
+        reason=f"排队回拨 {call.uniqueid}", queue=queue, callback_of=call.uniqueid,
+    )  # fmt: skip
 
 
 def originate_action(cb: Callback, queue: str, position: str, hold_s: int, ring_s: int) -> dict[str, Any]:
@@ -163,9 +156,11 @@ class QueueCallbacks:
             await self.update(cb.channel_id, cbm.FAILED, f"无法排队回拨: {e}"[:250])
 
     async def progress(self, channel_id: str, status: str, dialstatus: str) -> None:
+        if status == "ended" and dialstatus != "ANSWER":
+            await self.unanswered(channel_id, dialstatus)
+            return
         if status == "ended":
-            new = cbm.DONE if dialstatus == "ANSWER" else cbm.FAILED
-            detail = None if new == cbm.DONE else f"市民未接听 ({dialstatus or '未知'})"
+            new, detail = cbm.DONE, None
         elif status in STATUS:
             new = STATUS[status]
             detail = "排队等待超时，未能回拨" if status == "expired" else None
@@ -178,13 +173,37 @@ class QueueCallbacks:
             cb = await service.advance(session, channel_id, status, detail)
             if cb is None:
                 return
-            if not cb.agent:  # the agent who answered the placeholder (AgentConnect wrote it on its call row)
-                row = await session.scalar(select(Call).where(Call.uniqueid == placeholder_uid(channel_id)))
-                if row is not None and row.agent:
-                    cb.agent, cb.interface = row.agent, row.agent_interface or ""
+            await _fill_agent(session, cb)
             await session.commit()
             out = service.callback_out(cb)
         await self.rt.hub.publish(updated(out))
+
+    async def unanswered(self, channel_id: str, dialstatus: str) -> None:
+        """The citizen did not answer (or was busy): another attempt later while retries are left
+        (app.callbacks.scheduler starts it), else the request is given up (已放弃)."""
+        async with self.rt.db.sessionmaker() as session:
+            cb = await session.scalar(select(Callback).where(Callback.channel_id == channel_id))
+            if cb is None or cb.status in service.SETTLED:
+                return
+            n, why = cb.attempts or 1, f"市民未接听 ({dialstatus or '未知'})"
+            when = next_attempt(self.rt.config.queue_callback, n, dialstatus, utcnow())
+            if when is not None:
+                cb.status, cb.next_attempt_at, cb.detail = cbm.RETRY, when, f"第 {n} 次{why}，将再次回拨"
+            else:
+                cb.status, cb.ended_at = (cbm.GAVE_UP if dialstatus in UNANSWERED else cbm.FAILED), utcnow()
+                cb.detail = f"已回拨 {n} 次，{why}，已放弃" if cb.status == cbm.GAVE_UP else why
+            await _fill_agent(session, cb)
+            await session.commit()
+            out = service.callback_out(cb)
+        await self.rt.hub.publish(updated(out))
+
+
+async def _fill_agent(session: AsyncSession, cb: Callback) -> None:
+    """The agent who answered the placeholder (AgentConnect wrote it on its call row)."""
+    if not cb.agent:
+        row = await session.scalar(select(Call).where(Call.uniqueid == placeholder_uid(cb.channel_id)))
+        if row is not None and row.agent:
+            cb.agent, cb.interface = row.agent, row.agent_interface or ""
 
 
 @asynccontextmanager

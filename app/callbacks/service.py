@@ -28,7 +28,10 @@ if TYPE_CHECKING:
     from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
-ORDER = {cbm.QUEUED: 0, cbm.ORIGINATING: 0, cbm.DIALING: 1, cbm.CONNECTED: 2, cbm.FAILED: 3, cbm.DONE: 3}
+ORDER = {cbm.QUEUED: 0, cbm.ORIGINATING: 0, cbm.DIALING: 1, cbm.CONNECTED: 2, cbm.RETRY: 3, cbm.FAILED: 3,
+         cbm.DONE: 3, cbm.GAVE_UP: 3}  # fmt: skip
+# no AMI event moves these (a retry starts again as QUEUED with a new channel id: app.callbacks.scheduler)
+SETTLED = (cbm.FAILED, cbm.DONE, cbm.GAVE_UP, cbm.RETRY)
 
 
 class CallbackError(Exception):
@@ -47,6 +50,8 @@ def callback_out(cb: Callback) -> dict[str, Any]:
         "channel_id": cb.channel_id,
         "call_uniqueid": cb.call_uniqueid,
         "platform": cb.platform,
+        "attempts": cb.attempts or 1,
+        "next_attempt_at": cb.next_attempt_at.isoformat() if cb.next_attempt_at else None,
     }
 
 
@@ -116,14 +121,14 @@ async def advance(
 ) -> Callback | None:
     """Move a call-back forward (never back, never out of failed/done); the row, or None when unchanged."""
     cb = await session.scalar(select(Callback).where(Callback.channel_id == channel_id))
-    if cb is None or ORDER[status] < ORDER.get(cb.status, 0) or cb.status in (cbm.FAILED, cbm.DONE):
+    if cb is None or ORDER[status] < ORDER.get(cb.status, 0) or cb.status in SETTLED:
         return None
     cb.status = status
     if detail:
         cb.detail = detail
     if status == cbm.CONNECTED:
         cb.connected_at = utcnow()
-    if status in (cbm.FAILED, cbm.DONE):
+    if status in (cbm.FAILED, cbm.DONE, cbm.GAVE_UP):
         cb.ended_at = utcnow()
     await session.flush()
     return cb

@@ -69,3 +69,24 @@ def test_decide_carries_the_offer():
     assert decide(CallContext(None), now, config).callback_after_s == 0
     data["queue_callback"] = {"offer_after_s": 60}  # not before the overflow at 60 s
     assert decide(CallContext("13987112345"), now, parse_config(data)).callback_after_s == 0
+
+
+def test_an_unanswered_call_back_is_retried_a_bounded_number_of_times():
+    from datetime import timedelta
+
+    from callflow.callback import next_attempt
+
+    now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    s = parse_callback({"offer_after_s": 30})
+    assert (s.retries, s.retry_interval_s) == (2, 300)  # the defaults: 2 retries, 5 minutes apart
+    assert next_attempt(s, 1, "NOANSWER", now) == now + timedelta(minutes=5)
+    assert next_attempt(s, 2, "BUSY", now) == now + timedelta(minutes=5)
+    assert next_attempt(s, 3, "NOANSWER", now) is None  # 1 call + 2 retries: given up
+    assert next_attempt(s, 1, "CANCEL", now) is None  # the agent hung up: another try would not help
+    one = parse_callback({"offer_after_s": 30, "retries": 1, "retry_interval_s": 60})
+    assert next_attempt(one, 1, "CHANUNAVAIL", now) == now + timedelta(seconds=60)
+    assert next_attempt(one, 2, "NOANSWER", now) is None
+    assert next_attempt(parse_callback({"offer_after_s": 30, "retries": 0}), 1, "NOANSWER", now) is None
+    for bad in ({"retries": 6}, {"retries": -1}, {"retry_interval_s": 1}, {"retry_interval_s": "5m"}):
+        with pytest.raises(ValueError, match="queue_callback.retr"):
+            parse_callback(bad)
