@@ -2,9 +2,9 @@
 
 The check after each call rides on AgentComplete, which only the process consuming that server's AMI
 events sees. A call answered while no backend consumed them (the whole backend down: the call row
-comes from the CDR; or the AMI session lost mid-call: the resync closes the row) is still recorded
-by Asterisk (queues.conf MixMonitor), but nobody looked at its file. Every
-``call_recording_sweep_interval_s`` the leader takes the answered calls ended more than
+comes from the CDR; the AMI session lost mid-call: the resync closes the row; or lost before the
+answer: the CDR import at the new login gives the row its answer) is still recorded by Asterisk
+(queues.conf MixMonitor), but nobody looked at its file. Every ``call_recording_sweep_interval_s`` the leader takes the answered calls ended more than
 ``call_recording_sweep_grace_s`` ago (the normal check has had its chance) with no recording row and
 checks their files the same way: attached when good, flagged failed otherwise (on the call, on
 /ui/recordings, in /health), never silent."""

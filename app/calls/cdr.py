@@ -4,6 +4,7 @@ When the whole backend is down, the dialplan still queues every caller (default 
 writes a CDR row for the call. On start-up and after every AMI (re)connect the backend reads the rows
 it has not seen yet (by byte offset, remembered in var/) and creates the missing call rows
 (route `fallback`, outcome from the CDR disposition). Only the hotline leg of a call is imported.
+A call it routed but whose answer it missed (AMI lost meanwhile) gets the answer from its CDR row.
 """
 
 from __future__ import annotations
@@ -76,7 +77,9 @@ async def import_rows(
     created = 0
     for row in rows:
         uid = row["uniqueid"]
-        if await service.find(session, uid) is not None:
+        known = await service.find(session, uid)
+        if known is not None:
+            created += _answered_unseen(known, row)
             continue
         start = _time(row.get("start", "")) or datetime.now(UTC)
         queue = _queue(row)
@@ -102,6 +105,29 @@ async def import_rows(
         call.reason = "reconciled from Asterisk CDR (backend was unavailable)"
         created += 1
     return created
+
+
+def _answered_unseen(call: m.Call, row: dict[str, str]) -> int:
+    """A call the backend routed (its row exists) but whose answer it never saw: the AMI session was
+    lost before an agent answered and came back after the hang-up (the resync closed the row as not
+    answered). The CDR says a queue member answered: the row gets the answer, the talk time and the
+    outcome (and the recording sweep then checks its file). The CDR has no time of the agent's answer
+    (its ``answer`` is the hotline's, before the queue): answered_at is the later of it and the routing
+    time, and talk_s the CDR's billsec (queue wait included). Returns 1 when the row was corrected."""
+    if call.answered_at is not None or row.get("disposition") != "ANSWERED" or not row.get("dstchannel"):
+        return 0
+    queue = _queue(row)
+    if queue is None:
+        return 0
+    answered = _time(row.get("answer", ""))
+    if answered is None:
+        return 0
+    call.answered_at = max(answered, call.routed_at) if call.routed_at else answered
+    call.ended_at = call.ended_at or _time(row.get("end", ""))
+    call.queue = call.queue or queue
+    call.talk_s = int(row["billsec"]) if row.get("billsec", "").isdigit() else call.talk_s
+    call.outcome = m.COMPLETED
+    return 1
 
 
 class CdrReconciler:

@@ -29,7 +29,8 @@ GRACE_S = 60
 def _wav(path: Path, seconds: float) -> Path:
     rate = 8000
     frames = b"".join(
-        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate))) for i in range(int(rate * seconds))
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate)))
+        for i in range(int(rate * seconds))
     )
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
@@ -92,7 +93,9 @@ async def test_the_sweep_checks_and_flags_recordings_nobody_checked(tmp_path, db
             lambda: info("sw-empty"), 20, "the sweep to check sw-empty", check=lambda i: i["recording_status"]
         )
         missing, ok, empty = await info("sw-missing"), await info("sw-good"), await info("sw-empty")
-        assert (missing["recording_status"], missing["recording_detail"]) == ("failed", "没有录音文件"), missing
+        assert (missing["recording_status"], missing["recording_detail"]) == ("failed", "没有录音文件"), (
+            missing
+        )
         assert (empty["recording_status"], empty["recording_detail"]) == ("failed", "录音文件为空"), empty
         assert ok["recording_status"] == "ok" and ok["playable"] and ok["recording_s"] == 2.0, ok
         r = await c.get("/api/calls/sw-good/recording", headers=sup)
@@ -111,3 +114,62 @@ async def test_the_sweep_checks_and_flags_recordings_nobody_checked(tmp_path, db
         assert await sweep_once(rt) == {"ok": 0, "failed": 0}
         async with rt.db.sessionmaker() as s:
             assert await s.scalar(select(func.count()).select_from(CallRecording)) == 4
+
+
+def _cdr_line(uid: str, dst: str, disposition: str, start: str, end: str, billsec: int) -> str:
+    return (f'"","13987212345","s","hotline-queue",""""" <13987212345>","Local/12345@hotline-inbound-0;2",'
+            f'"{dst}","Queue","q-dali,rt,,,60","{start}","{start}","{end}",{billsec},{billsec},'
+            f'"{disposition}","DOCUMENTATION","{uid}",""')  # fmt: skip
+
+
+async def test_a_routed_call_whose_answer_ami_missed_is_corrected_from_the_cdr_and_swept(tmp_path, db_url):
+    """The backend routed two calls, then lost AMI until both had ended: the resync closed both rows as
+    not answered. Asterisk's CDR (the real cdr_csv layout) says a member answered the second only (the
+    first rang a member who did not answer, then the caller gave up): the second becomes answered, and
+    the sweep flags its missing recording; the first stays abandoned."""
+    from app.calls.cdr import import_rows, parse
+
+    recdir = tmp_path / "callrec"
+    recdir.mkdir()
+    settings = make_settings(
+        tmp_path, db_url, asterisk=[AsteriskServer(name="main", recordings_dir=recdir)],
+        call_recording_sweep_interval_s=0.2, call_recording_sweep_grace_s=GRACE_S,
+    )  # fmt: skip
+    t0 = utcnow() - timedelta(minutes=10)
+    start, end = (
+        (t0 + timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S"),
+        (t0 + timedelta(minutes=4)).strftime("%Y-%m-%d %H:%M:%S"),
+    )
+    text = "\n".join([
+        _cdr_line("cdr-gave-up", "Local/7000@hotline-sim-agent-0;1", "NO ANSWER", start, end, 30),
+        _cdr_line("cdr-gave-up", "", "ANSWERED", start, end, 40),
+        _cdr_line("cdr-answered", "Local/7000@hotline-sim-agent-0;1", "NO ANSWER", start, end, 5),
+        _cdr_line("cdr-answered", "PJSIP/agent-1001-00000001", "ANSWERED", start, end, 239),
+    ])  # fmt: skip
+    async with running_app(settings) as (app, c):
+        rt = app.state.runtime
+        await add_user(app, "zhao.dali", "supervisor", platform="dali")
+        sup = await login(c, "zhao.dali")
+        async with rt.db.sessionmaker() as s:
+            for uid in ("cdr-gave-up", "cdr-answered"):  # as the resync left them
+                s.add(Call(uniqueid=uid, server="main", direction="in", caller="13987212345", platform="dali",
+                           queue="q-dali", route="queue", arrived_at=t0, routed_at=t0, ended_at=t0 + timedelta(minutes=5),
+                           outcome=ABANDONED, hangup_cause="ended while AMI was disconnected"))  # fmt: skip
+            await s.commit()
+        async with rt.db.sessionmaker() as s:
+            assert await import_rows(s, parse(text), "main", {"q-dali": "dali"}) == 1
+            await s.commit()
+
+        async def info(uid: str) -> dict:  # type: ignore[type-arg]
+            return (await c.get(f"/api/calls/{uid}/recording/info", headers=sup)).json()  # type: ignore[no-any-return]
+
+        got = await wait_until(
+            lambda: info("cdr-answered"), 20, "the sweep", check=lambda i: i["recording_status"]
+        )
+        assert (got["recording_status"], got["recording_detail"]) == ("failed", "没有录音文件"), got
+        assert got["talk_s"] == 239 and got["answered_at"] is not None
+        call = (await c.get("/api/calls/cdr-answered", headers=sup)).json()
+        assert call["outcome"] == "completed", call
+        gave_up = await info("cdr-gave-up")
+        assert gave_up["answered_at"] is None and gave_up["recording_status"] is None, gave_up
+        assert (await c.get("/api/calls/cdr-gave-up", headers=sup)).json()["outcome"] == "abandoned"
