@@ -18,6 +18,7 @@ CALLER_KIND = "HOTLINE_CALLER_KIND"
 CALLBACK_AFTER = "HOTLINE_CALLBACK_AFTER"  # seconds in queue before the one call-back offer ("0": none)
 CALLBACK_KEY = "HOTLINE_CALLBACK_KEY"  # the one key that accepts it
 CALLBACK_ANSWER = "HOTLINE_CALLBACK_ANSWER"  # seconds the key is awaited after the offer
+QCB_OK = "HOTLINE_QCB_OK"  # "1": the backend took the caller's call-back request (route queue-callback)
 AGI_MS = "HOTLINE_AGI_MS"
 T0 = "HOTLINE_T0"
 # voicemail / survey routes (later issues)

@@ -63,6 +63,12 @@ class SurveyCalls(Protocol):
         Asterisk's Hangup of the call)."""
 
 
+class QueueCallbackRequests(Protocol):
+    async def request(self, uniqueid: str, queue: str, position: str, server: str) -> bool:
+        """Record the caller's call-back request (committed) and leave the placeholder in ``queue`` at
+        ``position``; False when it was not taken (the caller is told and keeps waiting)."""
+
+
 class AgiPorts(Protocol):
     """Everything the AGI routes use: read once per request, never a database session."""
 
@@ -74,6 +80,9 @@ class AgiPorts(Protocol):
 
     @property
     def surveys(self) -> SurveyCalls: ...
+
+    @property
+    def queue_callbacks(self) -> QueueCallbackRequests: ...
 
     @property
     def config(self) -> HotlineConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from agi_handlers import incoming, survey, voicemail
+from agi_handlers import incoming, queue_callback, survey, voicemail
 from agi_handlers.ports import AgiPorts
 from agi_handlers.server import AgiRequest
 
@@ -14,6 +14,7 @@ ROUTES: dict[str, Handler] = {
     "incoming": incoming.handle,
     "voicemail": voicemail.handle,
     "survey": survey.handle,
+    "queue-callback": queue_callback.handle,
 }
 
 # per-route time bounds (seconds) where the default handler bound does not fit

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from agi_handlers.routes import ROUTE_TIMEOUTS, bind
+from app.callbacks.queued import QueueCallbackPort
 from app.runtime import Runtime
 from app.surveys.agi import SurveyCallsPort
 from app.telephony.decisions import DecisionWriter
@@ -27,6 +28,7 @@ class AgiWiring:
         self.decisions = DecisionWriter(rt)
         self.voicemail = VoicemailPort(rt)
         self.surveys = SurveyCallsPort(rt)
+        self.queue_callbacks = QueueCallbackPort(rt)
 
     @property
     def config(self) -> HotlineConfig:

@@ -3,8 +3,10 @@
 - [hotline-queue-wait] (Gosub: queue, wait limit): a caller due an offer waits HOTLINE_CALLBACK_AFTER
   seconds, hears the offer ONCE (Read: one key; the prompt names the configured key), and either leaves a call-back request or goes back
   into the same queue at the position they had (Queue's position argument), for the rest of the wait.
-- [hotline-qcb-request]: UserEvent HotlineQueueCallback (Status: requested) for the backend, the
-  confirmation, hang-up.
+- [hotline-qcb-request]: the AGI route queue-callback records the request and originates the
+  placeholder; then UserEvent HotlineQueueCallback (Status: requested), the confirmation, hang-up. If
+  the backend did not take it (down: AGI fails), Status: unavailable, the caller is told and goes back
+  into the queue at their place.
 - [hotline-qcb-hold]: the placeholder the backend originates (Local channel, half 2) waits in the
   queue at the caller's position; when an agent answers it, half 1 runs [hotline-qcb-dial], which
   dials the citizen (agent first) and reports each step.
@@ -32,20 +34,31 @@ exten => s,1,Set(LOCAL(limit)=${{IF($["${{ARG2}}" = ""]?0:${{ARG2}})}})
  same => n,Set(LOCAL(offer)={P}/queue-callback-offer&{P}/key-${{HOTLINE_CALLBACK_KEY}}&{P}/queue-callback-offer-end)
  same => n,UserEvent({EVENT},Status: offered,Queue: ${{ARG1}},Position: ${{QUEUEPOSITION}},Key: ${{HOTLINE_CALLBACK_KEY}},Prompt: ${{offer}})
  same => n,Read(HOTLINE_QCB_KEY,${{offer}},1,,1,${{IF($["${{HOTLINE_CALLBACK_ANSWER}}" = ""]?6:${{HOTLINE_CALLBACK_ANSWER}})}})
- same => n,GotoIf($["${{HOTLINE_QCB_KEY}}" = "${{HOTLINE_CALLBACK_KEY}}"]?hotline-qcb-request,s,1)
- same => n,UserEvent({EVENT},Status: declined,Queue: ${{ARG1}})
+ same => n,GotoIf($["${{HOTLINE_QCB_KEY}}" != "${{HOTLINE_CALLBACK_KEY}}"]?declined)
+ ; the request: hangs up once the backend took it; returns (the caller told) when it did not
+ same => n,Gosub(hotline-qcb-request,s,1)
+ same => n,Goto(back)
+ same => n(declined),UserEvent({EVENT},Status: declined,Queue: ${{ARG1}})
  ; back at the place they had, for the rest of the wait
- same => n,Set(LOCAL(rest)=$[${{limit}} - ${{HOTLINE_CALLBACK_AFTER}}])
+ same => n(back),Set(LOCAL(rest)=$[${{limit}} - ${{HOTLINE_CALLBACK_AFTER}}])
  same => n,Queue(${{ARG1}},rt,,,${{IF($[${{limit}} > 0]?${{rest}}:)}},,,,,${{IF($["${{HOTLINE_QCB_POS}}" = ""]?1:${{HOTLINE_QCB_POS}})}})
  same => n(done),Return()
  same => n(plain),Queue(${{ARG1}},rt,,,${{IF($[${{limit}} > 0]?${{limit}}:)}})
  same => n,Return()
 
 [hotline-qcb-request]
-; the caller pressed the key: the backend leaves a placeholder in the queue at their place
-exten => s,1,UserEvent({EVENT},Status: requested,Queue: ${{HOTLINE_QCB_QUEUE}},Position: ${{HOTLINE_QCB_POS}},Caller: ${{CALLERID(num)}})
+; the caller pressed the key: the backend (AGI route queue-callback) commits the request and leaves a
+; placeholder in the queue at their place. Backend down or request refused: the caller is told and
+; keeps waiting where they were (Return) - a key press is never silently lost
+exten => s,1,Set(HOTLINE_QCB_OK=)
+ same => n,AGI(${{HOTLINE_AGI}}/queue-callback,${{HOTLINE_QCB_QUEUE}},${{HOTLINE_QCB_POS}},${{HOTLINE_SERVER}},${{HOTLINE_AGI_KEY}})
+ same => n,GotoIf($["${{HOTLINE_QCB_OK}}" != "1"]?unavailable)
+ same => n,UserEvent({EVENT},Status: requested,Queue: ${{HOTLINE_QCB_QUEUE}},Position: ${{HOTLINE_QCB_POS}},Caller: ${{CALLERID(num)}})
  same => n,Playback(${{HOTLINE_PROMPTS}}/queue-callback-confirm)
  same => n,Hangup()
+ same => n(unavailable),UserEvent({EVENT},Status: unavailable,Queue: ${{HOTLINE_QCB_QUEUE}},Agistatus: ${{AGISTATUS}})
+ same => n,Playback(${{HOTLINE_PROMPTS}}/queue-callback-unavailable)
+ same => n,Return()
 
 [hotline-qcb-hold]
 ; the placeholder (Local half 2, originated by the backend): waits in the queue at the caller's place

@@ -35,6 +35,7 @@ PROMPTS: dict[str, str] = {
     "queue-callback-offer": "坐席仍然繁忙。如需坐席空闲时给您回电，请按",
     "queue-callback-offer-end": "键；继续等待请不要挂机。",
     **{f"key-{d}": name for d, name in zip("123456789", "一二三四五六七八九", strict=True)},
+    "queue-callback-unavailable": "抱歉，暂时无法为您登记回拨，请您继续等待，坐席空闲后将为您服务。",
     "queue-callback-confirm": "好的，坐席空闲时我们会按您排队的顺序给您回电，您现在可以挂机了。",
 }
 

@@ -25,6 +25,7 @@ from app.callbacks.models import Callback
 from app.calls.models import Call
 from app.db import utcnow
 from app.events import Event
+from app.runtime import Key
 from app.telephony.ami import AmiError
 from app.telephony.lifecycle import TELEPHONY
 from callflow.callback import UNANSWERED, callable_number, next_attempt, placeholder_position
@@ -130,21 +131,28 @@ class QueueCallbacks:
 
     async def _one(self, d: dict[str, Any]) -> None:
         try:
-            if d.get("status") == "requested":
-                await self.requested(
-                    str(d["uniqueid"]), str(d.get("queue", "")), str(d.get("position", "")), str(d["server"])
-                )
-            elif str(d.get("id", "")).startswith(PREFIX):
+            # "requested" is only reported: the request itself came through the AGI route (take)
+            if str(d.get("id", "")).startswith(PREFIX):
                 await self.progress(str(d["id"]), str(d.get("status", "")), str(d.get("dialstatus", "")))
         except Exception:  # noqa: BLE001 - one bad event must not stop the hub's delivery
             log.exception("queue call-back event %s failed", d)
 
-    async def requested(self, uniqueid: str, queue: str, position: str, server: str) -> None:
+    async def take(self, uniqueid: str, queue: str, position: str, server: str) -> bool:
+        """The AGI route queue-callback (the caller still on the line): True once the request is
+        committed and its placeholder sent to Asterisk; False and the caller keeps waiting."""
+        async with self._lock:
+            try:
+                return await self.requested(uniqueid, queue, position, server)
+            except Exception:  # noqa: BLE001 - the caller is told and keeps their place
+                log.exception("queue call-back request of %s failed", uniqueid)
+                return False
+
+    async def requested(self, uniqueid: str, queue: str, position: str, server: str) -> bool:
         settings = self.rt.config.queue_callback
         async with self.rt.db.sessionmaker() as session:
             cb = await request(session, uniqueid, queue, position)
             if cb is None:
-                return
+                return False
             await session.commit()
             out = service.callback_out(cb)
         await self.rt.hub.publish(updated(out))
@@ -154,6 +162,8 @@ class QueueCallbacks:
             await conn.action(action, timeout=5)
         except (AmiError, KeyError) as e:
             await self.update(cb.channel_id, cbm.FAILED, f"无法排队回拨: {e}"[:250])
+            return False
+        return True
 
     async def progress(self, channel_id: str, status: str, dialstatus: str) -> None:
         if status == "ended" and dialstatus != "ANSWER":
@@ -210,9 +220,25 @@ async def _fill_agent(session: AsyncSession, cb: Callback) -> None:
 async def queue_callbacks(rt: Runtime) -> AsyncIterator[None]:
     """STARTERS entry."""
     comp = QueueCallbacks(rt)
+    rt.put(QUEUE_CALLBACKS, comp)
     rt.hub.subscribe("queue_callback.", comp.on_event)
     try:
         yield
     finally:
         rt.hub.unsubscribe("queue_callback.", comp.on_event)
+        rt.drop(QUEUE_CALLBACKS)
         await comp.close()
+
+
+QUEUE_CALLBACKS: Key[QueueCallbacks] = Key("queue_callbacks")
+
+
+class QueueCallbackPort:
+    """agi_handlers.ports.QueueCallbackRequests: the running component takes the request."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    async def request(self, uniqueid: str, queue: str, position: str, server: str) -> bool:
+        comp = self.rt.get(QUEUE_CALLBACKS)
+        return comp is not None and await comp.take(uniqueid, queue, position, server)
