@@ -7,10 +7,11 @@ same server is appended to it), the backend reads it after AgentComplete."""
 
 from __future__ import annotations
 
+import os
 import re
 import wave
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 WAV_HEADER = 44
@@ -88,3 +89,29 @@ def delete(path: Path) -> None:
 
 def present(path: Path) -> bool:
     return path.is_file()
+
+
+def expired_files(directory: Path, now: datetime, retention_days: int, limit: int = 5000) -> list[Path]:
+    """Recordings in ``directory`` last written longer ago than the retention, whether or not a call
+    row names them: e.g. the province's own file of a leg transferred to it over the trunk (the call's
+    recording is the caller's channel's, on the other server). Up to ``limit`` per call."""
+    if retention_days <= 0:
+        return []
+    out: list[Path] = []
+    try:
+        entries = os.scandir(directory)
+    except OSError:
+        return []
+    with entries:
+        for entry in entries:
+            if not entry.name.endswith(".wav") or not entry.is_file(follow_symlinks=False):
+                continue
+            try:
+                written = datetime.fromtimestamp(entry.stat(follow_symlinks=False).st_mtime, UTC)
+            except OSError:
+                continue
+            if expired(written, now, retention_days):
+                out.append(Path(entry.path))
+                if len(out) >= limit:
+                    break
+    return out

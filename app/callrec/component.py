@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,10 +121,29 @@ async def purge_once(rt: Runtime) -> int:
             service.mark_purged(row, now)
             n += 1
         await session.commit()
+    n += await _purge_unnamed(rt, now)
     if n:
         log.info(
             "purged %d call recording(s) older than %d days", n, rt.settings.call_recording_retention_days
         )
+    return n
+
+
+async def _purge_unnamed(rt: Runtime, now: datetime) -> int:
+    """Files past the retention that no row named (e.g. the province's own file of a leg transferred
+    to it over the trunk; the call's recording is the caller's, on the other server): deleted by age."""
+    n = 0
+    for server in rt.settings.asterisk:
+        if server.recordings_dir is None:
+            continue
+        days = rt.settings.call_recording_retention_days
+        for path in await asyncio.to_thread(rc.expired_files, Path(server.recordings_dir), now, days):
+            try:
+                await asyncio.to_thread(rc.delete, path)
+            except OSError as e:
+                log.warning("cannot delete expired recording %s: %s", path, e)
+                continue
+            n += 1
     return n
 
 

@@ -173,3 +173,43 @@ async def test_a_routed_call_whose_answer_ami_missed_is_corrected_from_the_cdr_a
         gave_up = await info("cdr-gave-up")
         assert gave_up["answered_at"] is None and gave_up["recording_status"] is None, gave_up
         assert (await c.get("/api/calls/cdr-gave-up", headers=sup)).json()["outcome"] == "abandoned"
+
+
+async def test_the_purge_deletes_expired_files_no_row_names(tmp_path, db_url):
+    """Past the retention the purge deletes the recordings of rows (marked purged) and, by age, the
+    files no row names (the province's own file of a leg transferred to it over the trunk); newer files
+    and anything not a recording stay."""
+    import os
+
+    from app.callrec.component import purge_once
+
+    recdir = tmp_path / "callrec"
+    recdir.mkdir()
+    settings = make_settings(tmp_path, db_url, asterisk=[AsteriskServer(name="main", recordings_dir=recdir)],
+                             call_recording_retention_days=180, call_recording_purge_interval_s=0.2)  # fmt: skip
+    old = (utcnow() - timedelta(days=200)).timestamp()
+    named, orphan, fresh = (
+        _wav(recdir / f"{n}.wav", 1.0) for n in ("old-named", "1796230000.17", "1796239999.3")
+    )
+    notes = recdir / "README.txt"
+    notes.write_text("operator's notes")
+    for path in (named, orphan, notes):
+        os.utime(path, (old, old))
+    async with running_app(settings) as (app, _c):
+        rt = app.state.runtime
+        async with rt.db.sessionmaker() as s:
+            s.add(call := _call("old-named", answered_min=200 * 24 * 60, ended_min=200 * 24 * 60 - 5))
+            await s.flush()
+            s.add(CallRecording(call_id=call.id, uniqueid="old-named", server="main", path=str(named),
+                                status=rc.OK, bytes=16044, seconds=1.0, created_at=utcnow() - timedelta(days=200)))  # fmt: skip
+            await s.commit()
+
+        async def statuses() -> list[str]:
+            async with rt.db.sessionmaker() as s:
+                return list((await s.scalars(select(CallRecording.status))).all())
+
+        # the leader's loop does it (every 0.2 s here)
+        await wait_until(statuses, 20, "the row purged", check=lambda st: st == [rc.PURGED])
+        await wait_until(lambda: sorted(p.name for p in recdir.iterdir()), 20, "the expired files deleted",
+                         check=lambda names: names == ["1796239999.3.wav", "README.txt"])  # fmt: skip
+        assert await purge_once(rt) == 0  # nothing left to do
