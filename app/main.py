@@ -3,6 +3,7 @@ or, with several processes on PostgreSQL, one HTTP worker of several (docs/adr/p
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -23,6 +24,15 @@ from app.web.router import static
 from app.web.security import SecurityHeaders, install_log_redaction
 
 log = logging.getLogger(__name__)
+
+
+def settle_heap() -> None:
+    """Once started: what start-up built (modules, routes, models, configuration — most of the heap)
+    leaves the cyclic collector's view (gc.freeze), so the collections that requests trigger walk
+    only their own short-lived objects, not the whole application each time
+    (docs/adr/2026-12-02-request-cost.md)."""
+    gc.collect()
+    gc.freeze()
 
 
 def worker_app() -> FastAPI:
@@ -48,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with AsyncExitStack() as stack:
             for starter in STARTERS:
                 await stack.enter_async_context(starter(runtime))
+            settle_heap()
             try:
                 yield
             finally:

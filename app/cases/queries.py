@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, String, func, or_, select
+from sqlalchemy import BindParameter, Integer, Select, String, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -18,6 +19,7 @@ from app.cases.context import CaseContext
 from app.cases.masking import mask_name, mask_phone, normalise_phone
 from app.cases.models import Case, CaseEvent, CaseHandover, CaseUnit
 from app.cases.schemas import CaseOut
+from app.db import validate_row
 
 DUE_STATES = ("intake", "returned", "reopened", "dispatched", "signed", "in_progress", "extension_requested")
 
@@ -75,7 +77,7 @@ def to_out(
     threshold: datetime | None = None,
     cls: type[CaseOut] = CaseOut,
 ) -> CaseOut:
-    out = cls.model_validate(case)
+    out = validate_row(cls, case)
     out.co_units = co_units
     out.status_label = wf.LABELS.get(case.status, case.status)
     out.category_name = ctx.rules.category_names().get(case.category_code or "")
@@ -139,18 +141,26 @@ def watchers_column() -> Any:
     )
 
 
+def _case_with_events_statement() -> Select[Any]:
+    return (
+        select(Case, co_units_column(), watchers_column(), CaseEvent)
+        .outerjoin(CaseEvent, CaseEvent.case_id == Case.id)
+        .where(Case.number == bindparam("number"))
+        .order_by(CaseEvent.id)
+    )
+
+
+# Built once, values as bound parameters: SQLAlchemy memoizes a statement's cache key on the statement
+# object, so a statement built per request is built and keyed per request — on GET case that cost
+# as much as running the query (docs/adr/2026-12-02-request-cost.md).
+_CASE_WITH_EVENTS = _case_with_events_statement()
+
+
 async def case_with_events(
     session: AsyncSession, number: str
 ) -> tuple[Case, list[str], list[str], list[CaseEvent]] | None:
     """A case, its co-units, its watchers and its audit log (in order), in ONE query (GET case)."""
-    rows = (
-        await session.execute(
-            select(Case, co_units_column(), watchers_column(), CaseEvent)
-            .outerjoin(CaseEvent, CaseEvent.case_id == Case.id)
-            .where(Case.number == number)
-            .order_by(CaseEvent.id)
-        )
-    ).all()
+    rows = (await session.execute(_CASE_WITH_EVENTS, {"number": number})).all()
     if not rows:
         return None
     case, co, watchers = rows[0][0], _codes(rows[0][1]), list(dict.fromkeys(_codes(rows[0][2])))
@@ -190,11 +200,70 @@ async def list_cases(
     """One page of the cases the user may see, each with its co-units, and the total. ``number``: the
     case number or its beginning; ``words``: every word (space-separated) in the summary, the detail
     or the answer; ``created_from``/``created_to``: [from, to)."""
-    q = scoped(select(Case), user)
+    scope = _scope_of(user)
+    page_q, count_q = _list_statements(
+        scope, bool(number), len((words or "").split()[:10]), created_from is not None, created_to is not None,
+        bool(status), bool(citizen_phone), bool(unit), bool(platform), overdue is True,
+    )  # fmt: skip
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if scope == "unit":
+        params["scope_unit"] = user.unit_code or "\x00"
+    elif scope == "platform":
+        params["scope_platform"] = user.platform
     if number:
-        q = q.where(Case.number.like(_like(number.strip()) + "%", escape="\\"))
-    for w in (words or "").split()[:10]:
-        pat = "%" + _like(w) + "%"
+        params["number"] = _like(number.strip()) + "%"
+    for i, w in enumerate((words or "").split()[:10]):
+        params[f"w{i}"] = "%" + _like(w) + "%"
+    if created_from is not None:
+        params["created_from"] = created_from
+    if created_to is not None:
+        params["created_to"] = created_to
+    if status:
+        params["statuses"] = status.split(",")
+    if citizen_phone:
+        params["citizen_phone"] = normalise_phone(citizen_phone)
+    if unit:
+        params["unit"] = unit
+    if platform:
+        params["platform"] = platform
+    # the page, each row's co-units and the total in ONE query (count(*) OVER () before LIMIT)
+    page = (await session.execute(page_q, params)).all()
+    if page:
+        total = int(page[0][2])
+    elif offset:  # past the end: the page says nothing about the total
+        total = int(await session.scalar(count_q, params) or 0)
+    else:
+        total = 0
+    return [(r[0], _codes(r[1])) for r in page], total
+
+
+def _scope_of(user: User) -> str:
+    """Which of :func:`scoped`'s filters applies to the user: all, unit or platform."""
+    if user.role is Role.admin:
+        return "all"
+    if user.role is Role.unit:
+        return "unit"
+    return "all" if sees_platform(user, None) else "platform"
+
+
+@lru_cache(maxsize=512)
+def _list_statements(
+    scope: str, number: bool, words: int, created_from: bool, created_to: bool,
+    status: bool, phone: bool, unit: bool, platform: bool, overdue: bool,
+) -> tuple[Select[Any], Select[Any]]:  # fmt: skip
+    """The case list's page query and its count for one combination of filters, every value a bound
+    parameter: built (and keyed) once per combination, not per request (see _CASE_WITH_EVENTS). The
+    filters are :func:`scoped`'s and :func:`list_cases`'s."""
+    q = select(Case)
+    if scope == "unit":
+        mine = select(CaseUnit.case_id).where(CaseUnit.unit_code == bindparam("scope_unit"))
+        q = q.where(or_(Case.lead_unit == bindparam("scope_unit"), Case.id.in_(mine)))
+    elif scope == "platform":
+        q = q.where(Case.platform == bindparam("scope_platform"))
+    if number:
+        q = q.where(Case.number.like(bindparam("number"), escape="\\"))
+    for i in range(words):
+        pat: BindParameter[str] = bindparam(f"w{i}")
         q = q.where(
             or_(
                 Case.summary.like(pat, escape="\\"),
@@ -202,36 +271,27 @@ async def list_cases(
                 Case.answer.like(pat, escape="\\"),
             )
         )
-    if created_from is not None:
-        q = q.where(Case.created_at >= created_from)
-    if created_to is not None:
-        q = q.where(Case.created_at < created_to)
+    if created_from:
+        q = q.where(Case.created_at >= bindparam("created_from"))
+    if created_to:
+        q = q.where(Case.created_at < bindparam("created_to"))
     if status:
-        q = q.where(Case.status.in_(status.split(",")))
-    if citizen_phone:
-        q = q.where(Case.citizen_phone == normalise_phone(citizen_phone))
+        q = q.where(Case.status.in_(bindparam("statuses", expanding=True)))
+    if phone:
+        q = q.where(Case.citizen_phone == bindparam("citizen_phone"))
     if unit:
-        q = q.where(Case.lead_unit == unit)
+        q = q.where(Case.lead_unit == bindparam("unit"))
     if platform:
-        q = q.where(Case.platform == platform)
-    if overdue is True:
+        q = q.where(Case.platform == bindparam("platform"))
+    if overdue:
         q = q.where(Case.overdue_at.is_not(None))
-    # the page, each row's co-units and the total in ONE query (count(*) OVER () before LIMIT)
     page = (
-        await session.execute(
-            q.add_columns(co_units_column(), func.count().over())
-            .order_by(Case.created_at.desc(), Case.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
-    if page:
-        total = int(page[0][2])
-    elif offset:  # past the end: the page says nothing about the total
-        total = int(await session.scalar(select(func.count()).select_from(q.subquery())) or 0)
-    else:
-        total = 0
-    return [(r[0], _codes(r[1])) for r in page], total
+        q.add_columns(co_units_column(), func.count().over())
+        .order_by(Case.created_at.desc(), Case.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+    return page, select(func.count()).select_from(q.subquery())
 
 
 def _like(text: str) -> str:

@@ -34,7 +34,7 @@ from app.cases.schemas import (
     RemindIn,
     TransitionIn,
 )
-from app.db import utcnow
+from app.db import utcnow, validate_row
 from app.deps import HubDep, SessionDep
 from app.events import EventHub, commit_and_publish
 from app.runtime import Runtime, get_runtime
@@ -62,7 +62,7 @@ async def _visible(session: AsyncSession, number: str, user: User) -> tuple[Case
 
 
 def _event_out(ev: CaseEvent) -> EventOut:
-    out = EventOut.model_validate(ev)
+    out = validate_row(EventOut, ev)
     out.action_label = "受理" if ev.action == "create" else wf.label_of(ev.action)
     return out
 

@@ -40,7 +40,17 @@ _SECRETS = [
 access_log = logging.getLogger("hotline.access")
 
 
+# every pattern above needs one of these words; an ASCII line without any is written as it is (the
+# five case-insensitive patterns cost ~30 µs per access line; this check ~1 µs). Non-ASCII text always
+# goes through the patterns: re's case-insensitive matching knows equivalences lower() does not (ſ, K).
+_TRIGGERS = ("bearer", "token", "passw", "secret", "hotline_session")
+
+
 def redact(text: str) -> str:
+    if text.isascii():
+        low = text.lower()
+        if not any(t in low for t in _TRIGGERS):
+            return text
     for pattern, repl in _SECRETS:
         text = pattern.sub(repl, text)
     return text
