@@ -257,7 +257,13 @@ async def test_a_dead_trunk_returns_the_caller_to_the_transferring_agent(tmp_pat
                                    ("agent", "wu.prov", "attended"), ("agent", "wu.prov", "blind")):  # fmt: skip
             await li.wait_for_selector("#state[data-state=available]", timeout=PW_TIMEOUT_MS)
             call = await place_call(d.settings.asterisk[0], DALI_MOBILE, hangup=False, hold_s=90)
-            await li.wait_for_selector(f"#bound:has-text('{call.uniqueid}')", timeout=PW_TIMEOUT_MS)
+            try:  # (a loaded machine: the queue, AMI and the page's socket get twice the usual time)
+                await li.wait_for_selector(f"#bound:has-text('{call.uniqueid}')", timeout=2 * PW_TIMEOUT_MS)
+            except Exception as e:
+                raise AssertionError(
+                    f"{mode} {kind} {target}: the call did not reach li's desktop; "
+                    f"{pref.cli('queue show q-dali')}\n{pref.cli('core show channels concise')}"
+                ) from e
             await li.evaluate("document.getElementById('xfermsg').textContent = ''")
             await _transfer(li, kind, target, mode, "中继不通")
             try:
