@@ -4,8 +4,9 @@
 - ``uvicorn app.main:worker_app --factory --workers N``: N HTTP workers on one port. Each keeps an
   AMI session for its actions; per Asterisk server one of them (the advisory-lock leader) consumes
   the events, and another takes over when it dies (uvicorn starts a new worker in its place).
-- ``hotline agi``: FastAGI on an event loop of its own; restarted here when it dies (meanwhile
-  Asterisk's dialplan falls back to the default queue).
+- ``hotline agi`` × ``agi_processes`` (2 by default) on one port: FastAGI on event loops of their
+  own; each restarted here when it dies. While one is down the other routes; with none, Asterisk's
+  dialplan falls back to the default queue.
 
 Migrations ran before, once, in this process. The children get the same configuration through the
 environment; secrets stay in var/secrets (never in a child's command line)."""
@@ -78,14 +79,15 @@ def agi_command() -> list[str]:
 
 
 class Supervisor:
-    """Starts the children, restarts the FastAGI process when it dies, stops all on SIGTERM/SIGINT
+    """Starts the children, restarts a FastAGI process when it dies, stops all on SIGTERM/SIGINT
     (each by its own PID)."""
 
     def __init__(self, settings: Settings, workers: int) -> None:
         self.env = child_env(settings)
         self.http_cmd = http_command(settings, workers)
         self.http: subprocess.Popen[Any] | None = None
-        self.agi: subprocess.Popen[Any] | None = None
+        self.agi: list[subprocess.Popen[Any]] = []
+        self.agi_count = settings.agi_processes
         self.stopping = False
         self.agi_restarts = 0
 
@@ -98,9 +100,10 @@ class Supervisor:
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-        self.agi = self._spawn(agi_command())
+        self.agi = [self._spawn(agi_command()) for _ in range(self.agi_count)]
         self.http = self._spawn(self.http_cmd)
-        print(f"  processes http pid {self.http.pid} (uvicorn, workers), agi pid {self.agi.pid}", flush=True)
+        agi = ", ".join(f"agi pid {p.pid}" for p in self.agi)
+        print(f"  processes http pid {self.http.pid} (uvicorn, workers), {agi}", flush=True)
         code = 0
         while not self.stopping:
             time.sleep(0.2)
@@ -108,25 +111,26 @@ class Supervisor:
                 log.error("the HTTP workers' supervisor (uvicorn) exited with %s", self.http.returncode)
                 code = 1
                 break
-            if self.agi.poll() is not None:
+            for i, proc in enumerate(self.agi):
+                if proc.poll() is None:
+                    continue
                 self.agi_restarts += 1
                 log.error(
                     "FastAGI process %d exited with %s; starting another (#%d)",
-                    self.agi.pid, self.agi.returncode, self.agi_restarts,
+                    proc.pid, proc.returncode, self.agi_restarts,
                 )  # fmt: skip
                 time.sleep(RESTART_PAUSE_S)
-                self.agi = self._spawn(agi_command())
-                print(f"  processes agi pid {self.agi.pid} (restarted)", flush=True)
+                self.agi[i] = self._spawn(agi_command())
+                print(f"  processes agi pid {self.agi[i].pid} (restarted)", flush=True)
         self.stop()
         return code
 
     def stop(self) -> None:
-        for proc in (self.http, self.agi):
-            if proc is not None and proc.poll() is None:
+        children = [p for p in (self.http, *self.agi) if p is not None]
+        for proc in children:
+            if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for proc in (self.http, self.agi):
-            if proc is None:
-                continue
+        for proc in children:
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:

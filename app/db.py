@@ -65,12 +65,12 @@ def make_engine(url: str, ping_idle_s: float = PING_IDLE_S) -> AsyncEngine:
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        # kept open: as many as one worker serves at once (a read holds its connection for the whole
-        # request); connections beyond the pool are closed when returned, so under load they were
-        # opened again and again (connects and statement preparations showed in profiles at 16
-        # concurrent requests). The ceiling per process stays 30.
-        kwargs["pool_size"] = 20
-        kwargs["max_overflow"] = 10
+        # 10 kept open, up to 30 under a burst. A larger pool (20 + 10) saved the reconnects that show in
+        # profiles at 16 concurrent requests, but keeps twice the idle connections per process: with
+        # several HTTP workers and FastAGI processes it ran a shared PostgreSQL (max_connections
+        # 100) out of connections in the workers bench (docs/adr/2026-12-02-request-cost.md)
+        kwargs["pool_size"] = 10
+        kwargs["max_overflow"] = 20
     engine = create_async_engine(url, **kwargs)
     if not url.startswith("sqlite"):
         _ping_when_idle(engine, ping_idle_s)

@@ -171,6 +171,10 @@ class Settings(BaseSettings):
     # net.core.somaxconn
     agi_backlog: int = Field(default=4096, ge=16)
     agi_reuse_port: bool = False  # `hotline agi` sets it: several FastAGI processes share the port
+    # `hotline run --workers N`: how many `hotline agi` processes share agi_port. With two, one that
+    # dies (or restarts, which takes seconds) leaves the other routing: the kernel hands new
+    # connections to the listening socket that is left (tests/system/test_agi_two_processes.py)
+    agi_processes: int = Field(default=2, ge=1, le=8)
     # addresses FastAGI accepts connections from; empty = the configured Asterisk servers' ami_host
     agi_allowed_addresses: list[str] = Field(default_factory=list)
 

@@ -87,8 +87,11 @@ def hotline_cluster(
         "HOTLINE_ADMIN_PASSWORD": "first-admin-pw",
         "HOTLINE_LIVE_TRANSCRIPT": "false",
         "HOTLINE_STT_ENGINE": "none",
+        # one FastAGI process unless a test asks for more: the fault tests kill "the" FastAGI process
+        "HOTLINE_AGI_PROCESSES": "1",
         **(env or {}),
     }
+    agi_processes = int(full["HOTLINE_AGI_PROCESSES"])
     log_path = tmp_path / "run.log"
     log = open(log_path, "w+")  # noqa: SIM115
     cmd = [sys.executable, "-m", "app.cli", "run", "--workers", str(workers)] + (["--no-asterisk"] if no_asterisk else [])
@@ -99,8 +102,9 @@ def hotline_cluster(
     )  # fmt: skip
     try:
         wait_until_sync(
-            lambda: c.text().count("Application startup complete") >= workers and "FastAGI process ready" in c.text(),
-            180, f"{workers} HTTP workers and the FastAGI process to start",
+            lambda: c.text().count("Application startup complete") >= workers
+            and c.text().count("FastAGI process ready") >= agi_processes,
+            180, f"{workers} HTTP workers and {agi_processes} FastAGI process(es) to start",
             check=lambda ok: ok or proc.poll() is not None, describe=lambda: c.text()[-3000:],
         )  # fmt: skip
         assert proc.poll() is None, c.text()
