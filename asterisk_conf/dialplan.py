@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def extensions_conf(cfg: HotlineConfig, p: RenderParams) -> str:
     trunks = "".join(_trunk(t, plat.short_name) for plat in cfg.platforms for t in plat.trunks)
     return "".join(
-        [_globals(cfg, p), _inbound(cfg), _queue_and_voicemail(cfg, p),
+        [_globals(cfg, p), _inbound(cfg, p), _queue_and_voicemail(cfg, p),
          transfer_contexts(cfg.province_platform.mailbox), callback_contexts(), trunk_in(cfg.all_queues()), trunks,
          _simulation(p), _bench(cfg)]
     )  # fmt: skip
@@ -33,6 +33,14 @@ ROUTE_EVENT = (
 )
 
 
+def default_queue(cfg: HotlineConfig, p: RenderParams) -> str:
+    """Where a call goes when FastAGI fails: the default queue if this server holds it, else its own
+    first queue (a queue on another server cannot be joined from here)."""
+    if p.queues is None or cfg.default_queue in p.queues or not p.queues:
+        return cfg.default_queue
+    return p.queues[0]
+
+
 def _globals(cfg: HotlineConfig, p: RenderParams) -> str:
     agi = f"agi://{p.agi_host}:{p.agi_port}"
     sim = p.sim_audio_dir or p.base_dir / "sim"
@@ -40,7 +48,7 @@ def _globals(cfg: HotlineConfig, p: RenderParams) -> str:
 [globals]
 HOTLINE_AGI={agi}
 HOTLINE_AGI_KEY={p.agi_secret}
-HOTLINE_DEFAULT_QUEUE={cfg.default_queue}
+HOTLINE_DEFAULT_QUEUE={default_queue(cfg, p)}
 HOTLINE_SERVER={p.server_name}
 HOTLINE_PROMPTS={p.base_dir / "sounds"}
 HOTLINE_SIM_AUDIO={sim}
@@ -49,9 +57,9 @@ HOTLINE_CALLREC={p.callrec_dir}
 """
 
 
-def _inbound(cfg: HotlineConfig) -> str:
+def _inbound(cfg: HotlineConfig, p: RenderParams) -> str:
     # the backend unreachable: the default queue's platform (the provincial pool) takes the call
-    fallback = cfg.platform_for_queue(cfg.default_queue) or cfg.province_platform
+    fallback = cfg.platform_for_queue(default_queue(cfg, p)) or cfg.province_platform
     return f"""[hotline-inbound]
 ; The unified number. Any dialled number on this context is the hotline; the number dialled (a merged
 ; department number, 并号) is kept in HOTLINE_DID and handed to the routing decision.

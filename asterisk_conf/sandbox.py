@@ -177,21 +177,30 @@ class Sandbox:
         self.stop()
 
 
+def pair_queues(cfg: HotlineConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The queues of a prefectures' server and of the province's server: each only its platforms'."""
+    province = cfg.province_platform.code
+    pref = tuple(q for p in cfg.platforms if p.code != province for q in p.queues)
+    return pref, tuple(cfg.province_platform.queues)
+
+
 def trunked_pair(
     cfg: HotlineConfig, base: Path, names: tuple[str, str] = ("prefecture", "province"), **overrides: Any
 ) -> tuple[Sandbox, Sandbox]:
     """Two sandboxes on loopback joined by an IAX2 trunk: each knows the other as an IAX2 peer named
     after the other's server name (a transfer dials IAX2/<server name>/...), with one shared secret;
-    uniqueids are prefixed by the server name so the two servers' call ids never collide.
+    uniqueids are prefixed by the server name so the two servers' call ids never collide. The first
+    holds the prefectures' queues, the second the province's (pair_queues), as real servers would.
     ``overrides`` may give per-server RenderParams as dicts under the server names."""
     from asterisk_conf.render import IaxPeer
 
     ports = {n: free_port(kind=socket.SOCK_DGRAM) for n in names}
+    held = dict(zip(names, pair_queues(cfg), strict=True))
     secret = secrets.token_hex(16)
     out = []
     for i, name in enumerate(names):
         other = names[1 - i]
-        own = dict(overrides.get(name, {}))
+        own = {"queues": held[name], **overrides.get(name, {})}
         (base / name).mkdir(parents=True, exist_ok=True)
         sb = Sandbox.on_loopback(
             cfg, base / name, server_name=name, system_name=name, iax_port=ports[name],
