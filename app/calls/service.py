@@ -133,6 +133,12 @@ async def on_route_event(session: AsyncSession, uniqueid: str, fields: dict[str,
         # counts for that platform even when the caller hangs up before reaching the queue)
         call.queue = fields.get("queue") or call.queue
         call.platform = fields.get("platform") or call.platform
+    else:
+        # the FastAGI process's own record of the decision may not have arrived (it restarted, or its
+        # write failed): the dialplan's account names the queue and platform too
+        call.platform = call.platform or fields.get("platform") or None
+        if route == "queue":
+            call.queue = call.queue or fields.get("queue") or None
     if fields.get("agi_ms"):
         try:
             call.agi_ms = float(fields["agi_ms"])
