@@ -1,13 +1,12 @@
 """``stt_engine = combo``: Vosk and Whisper both transcribe the file; the transcript whose words have
 the higher mean confidence is kept (Vosk: Kaldi word posterior; Whisper: word probability).
 
-Measured on the zh-dev clips at 8 kHz (bench/results/stt-2026-12-02-vosk-combo.md, 3 interleaved
-rounds): CER 10.1 % median (5.9-11.0 % across runs) against 11.4 % for Vosk and for Whisper alone; a
-character-level alignment + confidence vote scored 9.1 % in the same run. The spread comes from two
-clips whose two confidences are within 0.005, so the pick flips with Vosk's run-to-run jitter: on 219
-reference characters the gain (about 3 characters) is not a robust one. Cost: both engines, 1.5x the
-CPU of Vosk alone (0.59 vs 0.38 CPU s per audio s under that run's load) and 690 MB peak RSS instead
-of 370 MB. So ``auto`` keeps Vosk alone; ``combo`` is there for whoever prefers the accuracy.
+Measured on the zh-dev clips at 8 kHz (bench/results/stt.md, full-size run, 5 decoding draws per
+clip): CER 6.5 % (5.9-6.8 %) against 11.2 % for Vosk (10.5-12.3 %: Kaldi dithers) and 11.0 % for
+Whisper; better than either engine in every draw, but on 8 clips a paired bootstrap gives -10.0 ..
++0.6 points, so not a proven win. Cost in the same run: 0.50 CPU s per audio s (1.5x Vosk's 0.33,
+3x Whisper's 0.17), 680 MB peak RSS instead of 381 MB, 4.5 s model load instead of 1.1 s. So ``auto``
+keeps Vosk alone (the simplest); ``combo`` is there for whoever accepts that cost.
 """
 
 from __future__ import annotations

@@ -120,9 +120,9 @@ def choose_engine(
     """Resolve ``auto`` (and fill in missing model paths of an explicit engine) without loading a model.
 
     ``auto``: a configured model (Vosk, then Whisper), else a found one, else ``none`` with a reason
-    saying how to get one. Vosk first: the same CER as Whisper on the zh-dev clips (11.4 %), loads in
-    0.9 s instead of 3.5 s, 370 MB instead of 450 MB, and the live transcript needs it loaded anyway
-    (bench/results/stt-2026-12-02-vosk-combo.md).
+    saying how to get one. Vosk first: the same CER as Whisper on the zh-dev clips within noise
+    (11.2 % vs 11.0 %), loads in 1.1 s instead of 2.6 s, 381 MB instead of 410 MB, and the live
+    transcript needs it loaded anyway (bench/results/stt.md).
     An explicit engine with no configured path uses the found model (its own check reports absence).
     """
     vosk = Path(vosk_model_path) if vosk_model_path else find_vosk_model(models_dir, shared_dir)

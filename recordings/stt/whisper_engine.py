@@ -1,6 +1,6 @@
 """Offline Mandarin transcription with faster-whisper (CTranslate2), CPU only.
 
-Defaults were chosen on the zh-dev 8 kHz clips (see bench/results/stt.md): beam 5, int8, no
+Defaults were chosen on the zh-dev 8 kHz clips (see bench/results/stt-2026-11-26-whisper-tuning.md): beam 5, int8, no
 initial prompt (every Simplified-Chinese prompt tried made the base model drop whole sentences),
 8 kHz audio handed to faster-whisper as-is (its own resampler scored the same as sox ``rate -v``).
 """
