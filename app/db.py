@@ -67,8 +67,8 @@ def make_engine(url: str, ping_idle_s: float = PING_IDLE_S) -> AsyncEngine:
     else:
         # 10 kept open, up to 30 under a burst. A larger pool (20 + 10) saved the reconnects that show in
         # profiles at 16 concurrent requests, but keeps twice the idle connections per process: with
-        # several HTTP workers and FastAGI processes it ran a shared PostgreSQL (max_connections
-        # 100) out of connections in the workers bench (docs/adr/2026-12-02-request-cost.md)
+        # several HTTP workers and FastAGI processes that strains PostgreSQL's max_connections
+        # (docs/adr/2026-12-02-request-cost.md)
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 20
     engine = create_async_engine(url, **kwargs)

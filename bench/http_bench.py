@@ -37,6 +37,7 @@ from bench.backend import (  # noqa: E402
     HOTLINE,
     add_users,
     backend_env,
+    cpu_s,
     database,
     free_port,
     hotline_run,
@@ -160,9 +161,15 @@ async def one_setting(a: argparse.Namespace, workers: int) -> dict[str, Any]:
                     row: dict[str, Any] = {}
                     for name in TARGETS:
                         url, hdr = urls[name]
+                        server = ref.pid if name == "reference" else proc.pid
+                        cpu0 = cpu_s(server)
                         res = run_wrk(url, hdr, seconds=a.seconds, connections=a.connections)
                         if res is None:
                             raise SystemExit("wrk is not installed (scripts/install-system-deps.sh)")
+                        # CPU seconds the serving processes spent per request: what a request costs,
+                        # whatever share of the CPUs the other jobs on the machine left them
+                        served = (res["req_per_s"] or 0) * a.seconds
+                        res["cpu_ms_per_req"] = round((cpu_s(server) - cpu0) * 1000 / served, 3) if served else None
                         res["loadavg"] = loadavg()
                         row[name] = res
                     rounds.append(row)
@@ -184,6 +191,14 @@ async def one_setting(a: argparse.Namespace, workers: int) -> dict[str, Any]:
             if t != "reference"
         },
         "p99_ms_median": {t: statistics.median(r[t]["p99_ms"] for r in rounds) for t in TARGETS},
+        "cpu_ms_per_req_median": {t: statistics.median(r[t]["cpu_ms_per_req"] for r in rounds) for t in TARGETS},
+        # the reference's CPU per request over the target's: the same ratio as req/s when both had the
+        # CPUs to themselves
+        "cpu_ratio_to_reference": {
+            t: round(statistics.median(r["reference"]["cpu_ms_per_req"] / r[t]["cpu_ms_per_req"] for r in rounds), 3)
+            for t in TARGETS
+            if t != "reference"
+        },
         "non_2xx": sum(r[t]["non_2xx"] for r in rounds for t in TARGETS),
         "rounds": rounds,
     }
@@ -222,8 +237,9 @@ def report(out: dict[str, Any]) -> str:
         "",
         f"`{out['command']}` — wrk {out['wrk']}; log level {out['log_level']}; {out['machine']}.",
         "",
-        "| workers | target | req/s (median) | ratio to reference | median of round ratios | goal | p99 ms |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| workers | target | req/s (median) | ratio to reference | median of round ratios | goal | p99 ms "
+        "| server CPU ms/request | CPU ratio (reference's CPU/request ÷ target's) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for s in out["settings"]:
         for t in TARGETS:
@@ -232,7 +248,8 @@ def report(out: dict[str, Any]) -> str:
             goal = GOALS.get(t)
             lines.append(
                 f"| {s['workers']} | {t} | {s['median_req_per_s'][t]} | {ratio} | {rr} | "
-                f"{'≥ ' + str(goal) if goal else '—'} | {s['p99_ms_median'][t]} |"
+                f"{'≥ ' + str(goal) if goal else '—'} | {s['p99_ms_median'][t]} | "
+                f"{s['cpu_ms_per_req_median'][t]} | {s['cpu_ratio_to_reference'].get(t, 1.0)} |"
             )
     lines.append("")
     for s in out["settings"]:
