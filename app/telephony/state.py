@@ -32,8 +32,13 @@ class Member:
     calls_taken: int = 0
 
     @property
+    def signed_in(self) -> bool:
+        """In the queue with a reachable phone, paused (wrap-up, 示忙) or not."""
+        return self.status not in ("invalid", "unavailable")
+
+    @property
     def staffed(self) -> bool:
-        return not self.paused and self.status not in ("invalid", "unavailable")
+        return not self.paused and self.signed_in
 
 
 @dataclass
@@ -69,6 +74,13 @@ class TelephonyState:
         if not self.synced_servers:
             return None
         return {q.name: sum(1 for m in q.members.values() if m.staffed) for q in self.queues.values()}
+
+    def signed_in_by_queue(self) -> dict[str, int] | None:
+        """Signed-in members per queue, paused ones included (a wrap-up ends by itself), or None while
+        state is unknown."""
+        if not self.synced_servers:
+            return None
+        return {q.name: sum(1 for m in q.members.values() if m.signed_in) for q in self.queues.values()}
 
     def waiting_by_queue(self) -> dict[str, int] | None:
         """Callers waiting per queue, or None while state is unknown."""

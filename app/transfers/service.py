@@ -97,8 +97,9 @@ def _check_reachable(rt: Runtime, plan: TransferPlan, target_user: User | None) 
     if tel is None:
         raise TransferRefused("电话系统未运行，无法转接", 503)
     if plan.kind == "queue":
-        staffed = (tel.state.agents_by_queue() or {}).get(plan.queue or "")
-        if staffed == 0:
+        # signed in, paused or not: an agent in wrap-up (15 s by default) takes the caller right after it
+        signed_in = (tel.state.signed_in_by_queue() or {}).get(plan.queue or "")
+        if signed_in == 0:
             raise TransferRefused(f"{plan.label} 当前无坐席签入，无法转接；来电仍在您这里")
     elif plan.kind == "agent" and target_user is not None:
         view = agents.agent_view(tel.state, target_user)
