@@ -18,7 +18,7 @@ from tests.browser import chromium, live_server, login_page, screenshot_path
 from tests.conftest import add_user, make_settings
 from tests.hot_corpus import PLANTED, corpus
 from tests.integration.test_cases_helpers import local, world
-from tests.integration.test_reports import Clock
+from tests.report_month import Clock
 
 DAYS = 15
 FIRST = local(2026, 10, 17, 9, 0)  # day 0; the last day (14) is Oct 31

@@ -17,7 +17,7 @@ from app.reports import rollup
 from app.reports.figures import PERIODS
 from app.reports.models import CaseDay, RollupDirty
 from tests.integration.test_cases_helpers import local, world
-from tests.integration.test_reports import OCT, Clock, seed_calls, seed_cases
+from tests.report_month import OCT, Clock, seed_calls, seed_cases
 
 QUERIES = [
     f"{OCT}&period={p}&by={b}"

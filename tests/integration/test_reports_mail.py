@@ -18,7 +18,7 @@ from app.outbox.models import OutboxMessage
 from app.reports.models import ReportDelivery
 from tests.conftest import free_port, make_settings, running_app
 from tests.integration.test_cases_helpers import local, write_rules
-from tests.integration.test_reports import seed_calls
+from tests.report_month import seed_calls
 
 TO = ["director@hotline.test", "duty@hotline.test"]
 
