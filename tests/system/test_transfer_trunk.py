@@ -33,7 +33,7 @@ from tests.system.softphone import (
     open_all_day_config,
     with_test_wrapup,
 )
-from tests.system.test_transfer_calls import _talking, _transfer, _wrapup, sip_port_pair
+from tests.system.transfer_desk import _talking, _transfer, _wrapup, sip_port_pair
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.system
