@@ -74,13 +74,49 @@ async def current_user(request: Request, session: AsyncSession = Depends(get_ses
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+async def reading_user(request: Request) -> User:
+    """:func:`current_user` for a GET route that reads with its own connection (app.db.Database.read)
+    rather than a request-long session: the session cache answers, and on a miss the user is loaded in
+    a session of its own, closed at once."""
+    rt = request.app.state.runtime
+    token = token_from(request.headers, request.cookies)
+    if token:
+        try:
+            uid, version = rt.signer.read(token)
+        except AuthError as e:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(e)) from e
+        user: User | None = rt.sessions.get(uid, version)
+        if user is None:
+            async with rt.db.read_sessionmaker() as session:
+                user = await cached_user_from_token(rt, session, token)
+    else:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required")
+    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "password change required (POST /api/auth/password)")
+    return user
+
+
+def _check_role(user: User, roles: tuple[Role, ...]) -> User:
+    if user.role not in roles:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"role {user.role.value} may not do this (needs {', '.join(r.value for r in roles)})",
+        )
+    return user
+
+
 def require_roles(*roles: Role) -> Callable[..., Awaitable[User]]:
     async def dep(user: CurrentUser) -> User:
-        if user.role not in roles:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"role {user.role.value} may not do this (needs {', '.join(r.value for r in roles)})",
-            )
-        return user
+        return _check_role(user, roles)
+
+    return dep
+
+
+def reader_with_roles(*roles: Role) -> Callable[..., Awaitable[User]]:
+    """:func:`require_roles` in one dependency, for the hot GET routes that read through
+    app.db.Database.read (see :func:`reading_user`)."""
+
+    async def dep(request: Request) -> User:
+        return _check_role(await reading_user(request), roles)
 
     return dep

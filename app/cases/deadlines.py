@@ -96,9 +96,16 @@ class Clock:
             return ""
         if due < now:
             return "red"
-        if due <= (threshold or self.near_threshold(now)):
-            return "yellow"
-        return "green"
+        return light(due, now, threshold or self.near_threshold(now))
+
+
+def light(due: datetime | None, now: datetime, threshold: datetime) -> str:
+    """:meth:`Clock.light` with the near-due threshold already worked out (one per page of cases)."""
+    if due is None:
+        return ""
+    if due < now:
+        return "red"
+    return "yellow" if due <= threshold else "green"
 
 
 def _at(local: datetime, t: time) -> datetime:

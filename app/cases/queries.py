@@ -16,15 +16,19 @@ from app.auth.models import Role, User
 from app.auth.service import sees_platform
 from app.cases import workflow as wf
 from app.cases.context import CaseContext
+from app.cases.deadlines import light
 from app.cases.masking import mask_name, mask_phone, normalise_phone
 from app.cases.models import Case, CaseEvent, CaseHandover, CaseUnit
 from app.cases.schemas import CaseOut
-from app.db import validate_row
+from app.db import Database, RowView, row_values
+
+# a case as the ORM loaded it (to change it) or as a plain row (only to show it: GET case, the list)
+CaseLike = Case | RowView
 
 DUE_STATES = ("intake", "returned", "reopened", "dispatched", "signed", "in_progress", "extension_requested")
 
 
-def can_see(user: User, case: Case, co_units: list[str], watchers: list[str] | tuple[str, ...] = ()) -> bool:
+def can_see(user: User, case: CaseLike, co_units: list[str], watchers: list[str] | tuple[str, ...] = ()) -> bool:
     """``watchers``: the platforms that handed the case over earlier (they keep seeing its status)."""
     if user.role is Role.admin:
         return True
@@ -33,7 +37,7 @@ def can_see(user: User, case: Case, co_units: list[str], watchers: list[str] | t
     return sees_platform(user, case.platform) or user.platform in (case.transfer_to, *watchers)
 
 
-def side_of(user: User | None, case: Case) -> str | None:
+def side_of(user: User | None, case: CaseLike) -> str | None:
     """An office user's side of the case (workflow.OWNER, RECEIVER, WATCHER); None for units, the
     system and administrators (who may act on either side)."""
     if user is None or user.role in (Role.unit, Role.admin):
@@ -59,7 +63,7 @@ def scoped(q: Select[Any], user: User) -> Select[Any]:
     return q.where(Case.platform == user.platform)
 
 
-def _relation(user: User | None, case: Case, co_units: list[str]) -> str | None:
+def _relation(user: User | None, case: CaseLike, co_units: list[str]) -> str | None:
     """A unit user's relation to the case (the table's unit guards); None for everyone else."""
     if user is None or user.role is not Role.unit:
         return None
@@ -69,7 +73,7 @@ def _relation(user: User | None, case: Case, co_units: list[str]) -> str | None:
 
 
 def to_out(
-    case: Case,
+    case: CaseLike,
     user: User | None,
     ctx: CaseContext,
     now: datetime,
@@ -77,13 +81,20 @@ def to_out(
     threshold: datetime | None = None,
     cls: type[CaseOut] = CaseOut,
 ) -> CaseOut:
-    out = validate_row(cls, case)
-    out.co_units = co_units
-    out.status_label = wf.LABELS.get(case.status, case.status)
-    out.category_name = ctx.rules.category_names().get(case.category_code or "")
-    out.light = ctx.clock().light(case.due_at, now, threshold) if case.status in DUE_STATES else ""
+    """How ``user`` sees the case: its fields and what the pages add (labels, traffic light, the
+    actions the workflow allows this user), validated once from one dict."""
+    values = row_values(cls, case)
+    values["co_units"] = co_units
+    values["status_label"] = wf.LABELS.get(case.status, case.status)
+    values["category_name"] = ctx.rules.category_names().get(case.category_code or "")
+    if case.status not in DUE_STATES:
+        values["light"] = ""
+    elif threshold is not None:  # a list: the near-due threshold was worked out once for the page
+        values["light"] = light(case.due_at, now, threshold)
+    else:
+        values["light"] = ctx.clock().light(case.due_at, now)
     role = user.role.value if user is not None else wf.SYSTEM
-    out.allowed_actions = (
+    values["allowed_actions"] = (
         []
         if ctx.held_remotely(case.status, case.platform, case.transfer_to)
         else wf.allowed_actions(case.status, role, _relation(user, case, co_units), side_of(user, case))
@@ -91,9 +102,9 @@ def to_out(
     # full phone/name only for the hotline staff of the platform, and for units unless 保密
     staff = user is not None and user.role in (Role.agent, Role.supervisor, Role.admin)
     if not staff and (user is None or case.confidential):
-        out.citizen_phone = mask_phone(case.citizen_phone)
-        out.citizen_name = mask_name(case.citizen_name)
-    return out
+        values["citizen_phone"] = mask_phone(case.citizen_phone)
+        values["citizen_name"] = mask_name(case.citizen_name)
+    return cls.model_validate(values)
 
 
 class json_codes(FunctionElement[str]):
@@ -141,12 +152,23 @@ def watchers_column() -> Any:
     )
 
 
+_CASES = Case.__table__
+_EVENTS = CaseEvent.__table__
+_CASE_KEYS = tuple(c.key for c in _CASES.c)
+_EVENT_KEYS = tuple(c.key for c in _EVENTS.c)
+
+
 def _case_with_events_statement() -> Select[Any]:
     return (
-        select(Case, co_units_column(), watchers_column(), CaseEvent)
-        .outerjoin(CaseEvent, CaseEvent.case_id == Case.id)
-        .where(Case.number == bindparam("number"))
-        .order_by(CaseEvent.id)
+        select(
+            *_CASES.c,
+            co_units_column().label("co_units_json"),
+            watchers_column().label("watchers_json"),
+            *(c.label(f"ev_{c.key}") for c in _EVENTS.c),
+        )
+        .select_from(_CASES.outerjoin(_EVENTS, _EVENTS.c.case_id == _CASES.c.id))
+        .where(_CASES.c.number == bindparam("number"))
+        .order_by(_EVENTS.c.id)
     )
 
 
@@ -157,14 +179,22 @@ _CASE_WITH_EVENTS = _case_with_events_statement()
 
 
 async def case_with_events(
-    session: AsyncSession, number: str
-) -> tuple[Case, list[str], list[str], list[CaseEvent]] | None:
-    """A case, its co-units, its watchers and its audit log (in order), in ONE query (GET case)."""
-    rows = (await session.execute(_CASE_WITH_EVENTS, {"number": number})).all()
+    db: Database, number: str
+) -> tuple[RowView, list[str], list[str], list[RowView]] | None:
+    """A case, its co-units, its watchers and its audit log (in order), in ONE query (GET case), read
+    as plain rows: what GET case shows, without building ORM instances it never changes."""
+    rows = await db.read(_CASE_WITH_EVENTS, {"number": number})
     if not rows:
         return None
-    case, co, watchers = rows[0][0], _codes(rows[0][1]), list(dict.fromkeys(_codes(rows[0][2])))
-    return case, co, watchers, [r[3] for r in rows if r[3] is not None]
+    first = rows[0]._mapping
+    case = RowView({k: first[k] for k in _CASE_KEYS})
+    co, watchers = _codes(first["co_units_json"]), list(dict.fromkeys(_codes(first["watchers_json"])))
+    events = [
+        RowView({k: m[f"ev_{k}"] for k in _EVENT_KEYS})
+        for m in (r._mapping for r in rows)
+        if m["ev_id"] is not None
+    ]
+    return case, co, watchers, events
 
 
 async def co_units_of(session: AsyncSession, case_ids: list[int]) -> dict[int, list[str]]:
@@ -182,7 +212,7 @@ async def co_units_of(session: AsyncSession, case_ids: list[int]) -> dict[int, l
 
 
 async def list_cases(
-    session: AsyncSession,
+    db: Database,
     user: User,
     *,
     status: str | None = None,
@@ -196,8 +226,9 @@ async def list_cases(
     created_to: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[tuple[Case, list[str]]], int]:
-    """One page of the cases the user may see, each with its co-units, and the total. ``number``: the
+) -> tuple[list[tuple[RowView, list[str]]], int]:
+    """One page of the cases the user may see (plain rows, read without the ORM), each with its
+    co-units, and the total. ``number``: the
     case number or its beginning; ``words``: every word (space-separated) in the summary, the detail
     or the answer; ``created_from``/``created_to``: [from, to)."""
     scope = _scope_of(user)
@@ -227,14 +258,14 @@ async def list_cases(
     if platform:
         params["platform"] = platform
     # the page, each row's co-units and the total in ONE query (count(*) OVER () before LIMIT)
-    page = (await session.execute(page_q, params)).all()
+    page = [r._mapping for r in await db.read(page_q, params)]
     if page:
-        total = int(page[0][2])
+        total = int(page[0]["total"])
     elif offset:  # past the end: the page says nothing about the total
-        total = int(await session.scalar(count_q, params) or 0)
+        total = int((await db.read(count_q, params))[0][0] or 0)
     else:
         total = 0
-    return [(r[0], _codes(r[1])) for r in page], total
+    return [(RowView({k: m[k] for k in _CASE_KEYS}), _codes(m["co_units_json"])) for m in page], total
 
 
 def _scope_of(user: User) -> str:
@@ -254,7 +285,7 @@ def _list_statements(
     """The case list's page query and its count for one combination of filters, every value a bound
     parameter: built (and keyed) once per combination, not per request (see _CASE_WITH_EVENTS). The
     filters are :func:`scoped`'s and :func:`list_cases`'s."""
-    q = select(Case)
+    q = select(*_CASES.c)
     if scope == "unit":
         mine = select(CaseUnit.case_id).where(CaseUnit.unit_code == bindparam("scope_unit"))
         q = q.where(or_(Case.lead_unit == bindparam("scope_unit"), Case.id.in_(mine)))
@@ -286,7 +317,7 @@ def _list_statements(
     if overdue:
         q = q.where(Case.overdue_at.is_not(None))
     page = (
-        q.add_columns(co_units_column(), func.count().over())
+        q.add_columns(co_units_column().label("co_units_json"), func.count().over().label("total"))
         .order_by(Case.created_at.desc(), Case.id.desc())
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer))

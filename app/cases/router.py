@@ -3,15 +3,16 @@ the router commits, then publishes ``case.created`` / ``case.transition``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.auth.deps import require_roles
+from app.auth.deps import reader_with_roles, require_roles
 from app.auth.models import Role, User
 from app.bounds import Offset
 from app.cases import events as ev_build
@@ -34,13 +35,15 @@ from app.cases.schemas import (
     RemindIn,
     TransitionIn,
 )
-from app.db import utcnow, validate_row
+from app.db import RowView, row_values, utcnow
 from app.deps import HubDep, SessionDep
 from app.events import EventHub, commit_and_publish
 from app.runtime import Runtime, get_runtime
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
 Anyone = Annotated[User, Depends(require_roles(Role.agent, Role.supervisor, Role.admin, Role.unit))]
+# the hot reads' flat dependency: the same roles, no request-long session (app.auth.deps.reading_user)
+AnyoneReading = Annotated[User, Depends(reader_with_roles(Role.agent, Role.supervisor, Role.admin, Role.unit))]
 Office = Annotated[User, Depends(require_roles(Role.agent, Role.supervisor, Role.admin))]
 Manager = Annotated[User, Depends(require_roles(Role.supervisor, Role.admin))]
 
@@ -61,10 +64,10 @@ async def _visible(session: AsyncSession, number: str, user: User) -> tuple[Case
     return case, co
 
 
-def _event_out(ev: CaseEvent) -> EventOut:
-    out = validate_row(EventOut, ev)
-    out.action_label = "受理" if ev.action == "create" else wf.label_of(ev.action)
-    return out
+def _event_out(ev: CaseEvent | RowView) -> EventOut:
+    values = row_values(EventOut, ev)
+    values["action_label"] = "受理" if ev.action == "create" else wf.label_of(ev.action)
+    return EventOut.model_validate(values)
 
 
 @router.get("/categories", response_model=list[Category])
@@ -111,9 +114,8 @@ async def create(data: CaseCreate, session: SessionDep, hub: HubDep, user: Offic
 
 @router.get("", response_model=CaseList)
 async def list_cases(
-    session: SessionDep,
-    user: Anyone,
-    ctx: Ctx,
+    request: Request,
+    user: AnyoneReading,
     status: str | None = None,
     citizen_phone: str | None = None,
     unit: str | None = None,
@@ -137,8 +139,10 @@ async def list_cases(
     def day_start(d: date) -> datetime:
         return datetime.combine(d, time.min, tzinfo=ctx.zone)
 
+    rt = request.app.state.runtime
+    ctx = of_runtime(rt)
     page, total = await queries.list_cases(
-        session,
+        rt.db,
         user,
         status=status,
         citizen_phone=citizen_phone,
@@ -180,12 +184,13 @@ async def board(session: SessionDep, user: Office, ctx: Ctx, now: datetime | Non
 
 
 @router.get("/{number}", response_model=CaseDetail)
-async def get_case(number: str, session: SessionDep, user: Anyone, ctx: Ctx) -> Response:
-    found = await queries.case_with_events(session, number)  # one query: case, co-units, watchers, log
+async def get_case(number: str, request: Request, user: AnyoneReading) -> Response:
+    rt = request.app.state.runtime
+    found = await queries.case_with_events(rt.db, number)  # one query: case, co-units, watchers, log
     if found is None or not queries.can_see(user, found[0], found[1], found[2]):
         raise HTTPException(404, f"no case {number}")
     case, co, _, events = found
-    return _detail_json(case, co, events, user, ctx)
+    return _detail_json(case, co, events, user, of_runtime(rt))
 
 
 async def _detail(
@@ -196,7 +201,9 @@ async def _detail(
     return _detail_json(case, co, await service.events_of(session, case), user, ctx)
 
 
-def _detail_json(case: Case, co: list[str], events: list[CaseEvent], user: User, ctx: CaseContext) -> Response:
+def _detail_json(
+    case: queries.CaseLike, co: list[str], events: Sequence[CaseEvent | RowView], user: User, ctx: CaseContext
+) -> Response:
     out = queries.to_out(case, user, ctx, utcnow(), co, cls=CaseDetail)
     assert isinstance(out, CaseDetail)
     out.events = [_event_out(e) for e in events]

@@ -1,5 +1,6 @@
 """The shortcuts that make common reads cheaper give the same results as the long way
-(docs/adr/2026-12-02-request-cost.md): log redaction's word check, and reading an ORM row's loaded attributes."""
+(docs/adr/2026-12-02-request-cost.md): log redaction's word check, reading an ORM row's loaded attributes,
+and showing a case read as a plain row (GET case, the list) as the ORM row is shown."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.auth.models import Role, User
+from app.cases.context import current
 from app.cases.models import Case, CaseEvent
-from app.cases.schemas import CaseOut, EventOut
-from app.db import validate_row
+from app.cases.queries import to_out
+from app.cases.schemas import CaseDetail, CaseOut, EventOut
+from app.db import RowView, validate_row
 from app.observability.logging import _SECRETS, redact
 
 
@@ -81,3 +85,38 @@ def test_validate_row_reads_attributes_when_one_is_not_loaded() -> None:
         validate_row(CaseOut, case)
     case.summary = "小区停水"
     assert validate_row(CaseOut, case).summary == "小区停水"
+
+
+def _row_view(case: Case) -> RowView:
+    """The same case as GET case and the list read it: a plain row of the table's columns."""
+    return RowView({c.key: getattr(case, c.key) for c in Case.__table__.c})
+
+
+@pytest.mark.parametrize(
+    ("role", "confidential"),
+    [(Role.agent, False), (Role.unit, False), (Role.unit, True), (Role.supervisor, True)],
+)
+def test_a_case_read_as_a_plain_row_is_shown_as_the_orm_row_is(role: Role, confidential: bool) -> None:
+    ctx = current()
+    user = User(id=3, username="u", role=role, platform="kunming", unit_code="km-water", active=True)
+    case = _case(confidential=confidential)
+    now = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    threshold = ctx.clock().near_threshold(now)
+    for cls in (CaseOut, CaseDetail):
+        orm = to_out(case, user, ctx, now, ["km-power"], cls=cls)
+        plain = to_out(_row_view(case), user, ctx, now, ["km-power"], cls=cls)
+        assert plain == orm
+        assert to_out(_row_view(case), user, ctx, now, ["km-power"], threshold) == to_out(
+            case, user, ctx, now, ["km-power"], threshold
+        )
+    shown = to_out(_row_view(case), user, ctx, now, [])
+    masked = role is Role.unit and confidential
+    assert (shown.citizen_phone == "13900000001") is not masked  # 保密: a unit sees the number masked
+    assert shown.light == "yellow"  # due at 09:30, seen at 08:00 the same working day
+    assert shown.status_label == "已派单"
+    assert ("sign" in shown.allowed_actions) is (role is Role.unit)  # the lead unit signs for it
+
+
+def test_a_plain_row_without_a_column_says_which() -> None:
+    with pytest.raises(AttributeError, match="'summary'"):
+        _ = RowView({"number": "KM-1"}).summary
