@@ -39,14 +39,17 @@ from app.webhooks.apps import router as intake_apps_router
 from app.webhooks.open311 import router as open311_router
 from app.webhooks.wechat import router as wechat_router
 
+# FastAPI tries a request's path against every route in this order (no prefix shortcut), so the routers
+# of the most frequent requests come first: the case API (pages poll its reads) and the session check.
+# The order decides nothing else: no two routers share a path (tests/unit/test_routes_unique.py).
 ROUTERS: list[APIRouter] = [
+    cases_router,
+    auth_router,
     health_router,
     ops_router,
-    auth_router,
     users_admin_router,
     calls_router,
     callrec_router,
-    cases_router,
     case_handovers_router,
     exchange_router,
     exchange_pulls_router,
