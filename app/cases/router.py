@@ -8,13 +8,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.deps import reader_with_roles, require_roles
 from app.auth.models import Role, User
-from app.bounds import Offset
+from app.bounds import MAX_OFFSET
 from app.cases import events as ev_build
 from app.cases import queries, service
 from app.cases import workflow as wf
@@ -112,22 +112,27 @@ async def create(data: CaseCreate, session: SessionDep, hub: HubDep, user: Offic
     return out
 
 
+class CaseQuery(BaseModel):
+    """The case list's filters (query parameters), validated as one model: cheaper per request than
+    eleven separate parameters, the same names, bounds and OpenAPI description."""
+
+    status: str | None = Field(None, description="states, comma-separated")
+    citizen_phone: str | None = None
+    unit: str | None = None
+    platform: str | None = None
+    overdue: bool | None = None
+    number: str | None = Field(None, max_length=32, description="case number or its beginning")
+    q: str | None = Field(None, max_length=200, description="words in the summary, detail or answer")
+    created_from: date | None = Field(None, description="taken on or after this day (local)")
+    created_to: date | None = Field(None, description="taken on or before this day (local)")
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description=f"rows to skip (at most {MAX_OFFSET})")
+
+
 @router.get("", response_model=CaseList)
-async def list_cases(
-    request: Request,
-    user: AnyoneReading,
-    status: str | None = None,
-    citizen_phone: str | None = None,
-    unit: str | None = None,
-    platform: str | None = None,
-    overdue: bool | None = None,
-    number: Annotated[str | None, Query(max_length=32, description="case number or its beginning")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="words in the summary, detail or answer")] = None,
-    created_from: Annotated[date | None, Query(description="taken on or after this day (local)")] = None,
-    created_to: Annotated[date | None, Query(description="taken on or before this day (local)")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Offset = 0,
-) -> Response:
+async def list_cases(request: Request, user: AnyoneReading, f: Annotated[CaseQuery, Query()]) -> Response:
+    status, citizen_phone, unit, platform, overdue = f.status, f.citizen_phone, f.unit, f.platform, f.overdue
+    number, q, created_from, created_to, limit, offset = f.number, f.q, f.created_from, f.created_to, f.limit, f.offset
     """Case search: by status (comma-separated), phone, unit, platform, number, words and dates."""
     if citizen_phone and user.role is Role.unit:
         raise HTTPException(403, "unit handlers cannot search cases by phone number")

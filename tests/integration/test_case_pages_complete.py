@@ -165,6 +165,13 @@ async def test_case_search_api(tmp_path, db_url):
             headers=w.h["km.sup"],
         )
         assert r.status_code == 422
+        for bad in ({"limit": "0"}, {"limit": "501"}, {"offset": "-1"}, {"number": "K" * 33}, {"q": "停" * 201},
+                    {"created_from": "yesterday"}, {"overdue": "maybe"}):  # fmt: skip
+            r = await w.client.get("/api/cases", params=bad, headers=w.h["km.sup"])
+            assert r.status_code == 422, (bad, r.text)
+            assert next(iter(bad)) in r.text  # the refusal names the parameter
+        page = (await w.client.get("/api/cases", params={"limit": "1", "offset": "1"}, headers=w.h["km.sup"])).json()
+        assert len(page["items"]) == 1 and page["total"] == 3
 
 
 async def test_case_search_page(tmp_path, sqlite_url):
