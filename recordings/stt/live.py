@@ -7,7 +7,8 @@ own thread behind a bounded queue, so nothing here can slow the event loop or th
 
 - audio arriving faster than the recogniser keeps up is dropped once the queue holds ``max_lag_s``
   of audio, and the session reports ``unavailable`` ("转写不可用") — the call goes on untouched;
-- no audio for ``idle_s`` (spy gone, Asterisk down) also reports ``unavailable``;
+- no audio for ``idle_s`` (spy gone, Asterisk down) also reports ``unavailable``, but the audio already
+  received is still recognised and shown (a recogniser running behind loses none of it);
 - every update goes to ``on_update(LiveUpdate)`` from the recogniser thread (the caller hops it onto
   its loop); text is Simplified, engine-normalised (clean_transcript).
 """
@@ -83,6 +84,10 @@ class LiveSession:
         self.processed_s = 0.0  # audio the recogniser has taken (lag = received - processed)
         self.dropped_s = 0.0
         self.status = "listening"
+        self.reason = ""
+        # the recogniser itself gave up (behind by max_lag_s, or failed): audio still queued is dropped.
+        # Audio that merely stopped coming (idle) is not a reason to drop what was already heard.
+        self.gave_up = False
         self.final: list[str] = []
         self._rx = threading.Thread(target=self._receive, name=f"live-rx-{self.port}", daemon=True)
         self._asr = threading.Thread(target=self._recognise, name=f"live-asr-{self.port}", daemon=True)
@@ -103,9 +108,10 @@ class LiveSession:
                 t.join(join_s)
         self.sock.close()
 
-    def _fail(self, reason: str) -> None:
+    def _fail(self, reason: str, give_up: bool = True) -> None:
+        self.gave_up = self.gave_up or give_up
         if self.status != "unavailable":
-            self.status = "unavailable"
+            self.status, self.reason = "unavailable", reason
             log.warning("live transcript on port %s unavailable: %s", self.port, reason)
             self._emit("unavailable", "", reason)
 
@@ -125,7 +131,7 @@ class LiveSession:
                 packet = self.sock.recv(4096)
             except TimeoutError:
                 if time.monotonic() - last > self.idle_s:
-                    self._fail(f"no audio from Asterisk for {self.idle_s:g} s")
+                    self._fail(f"no audio from Asterisk for {self.idle_s:g} s", give_up=False)
                 continue
             except OSError:
                 return
@@ -178,8 +184,9 @@ class LiveSession:
                 more.append(nxt)
             chunk = b"".join([chunk, *more])
             self.processed_s += len(chunk) / 2 / RATE
-            if self.status == "unavailable":
+            if self.gave_up:
                 continue
+            shown = "unavailable" if self.status == "unavailable" else "listening"  # idle: still the words
             try:
                 if rec.AcceptWaveform(chunk):
                     r = json.loads(rec.Result())
@@ -187,7 +194,7 @@ class LiveSession:
                     if text:
                         self.final.append(text)
                     last_partial = ""
-                    self._emit("listening", "", words=r.get("result", []))
+                    self._emit(shown, "", self.reason, words=r.get("result", []))
                     continue
                 now = time.monotonic()
                 if now - last_sent < self.partial_every_s:
@@ -196,15 +203,20 @@ class LiveSession:
                 partial = clean_transcript(r.get("partial", ""))
                 if partial != last_partial:
                     last_partial, last_sent = partial, now
-                    self._emit("listening", partial, words=r.get("partial_result", []))
+                    self._emit(shown, partial, self.reason, words=r.get("partial_result", []))
             except Exception as e:  # noqa: BLE001
                 self._fail(f"recogniser failed: {e}")
-        if self.status != "unavailable":
-            try:
-                text = clean_transcript(json.loads(rec.FinalResult()).get("text", ""))
-                if text:
-                    self.final.append(text)
-            except Exception:  # noqa: BLE001
-                pass
+        if self.gave_up:
+            return
+        try:
+            text = clean_transcript(json.loads(rec.FinalResult()).get("text", ""))
+            if text:
+                self.final.append(text)
+        except Exception:  # noqa: BLE001
+            pass
+        if self.status == "unavailable":  # the audio stopped coming: the words heard before it did
+            if self.final:
+                self._emit("unavailable", "", self.reason)
+        else:
             self.status = "ended"
             self._emit("ended", "")

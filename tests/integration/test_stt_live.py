@@ -91,3 +91,25 @@ def test_no_audio_at_all_is_unavailable(model: object) -> None:
     time.sleep(1.2)
     s.stop()
     assert [u.reason for u in updates if u.status == "unavailable"] == ["no audio from Asterisk for 0.5 s"]
+
+
+@needs_model
+def test_audio_that_stops_coming_is_still_recognised(model: object) -> None:
+    """The caller's audio stops (spy gone) while the recogniser is still behind: the page says 转写不可用,
+    yet every word already received reaches it — only a recogniser that gave up drops audio."""
+    assert ZH_DEV is not None
+    updates: list[LiveUpdate] = []
+    s = LiveSession(model, updates.append, max_lag_s=60, idle_s=0.3).start()
+    send_clip(s.port)  # at once: ~10 s of audio queued, far more than 0.3 s of recognising
+    deadline = time.monotonic() + 60
+    while (
+        not (s.status == "unavailable" and s.processed_s >= s.received_s - 0.01)
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.1)
+    s.stop()
+    ref = read_transcripts(ZH_DEV / "transcripts.tsv")[CLIP]
+    last = updates[-1]
+    assert cer(ref, last.text) < 0.2, last.text
+    assert last.status == "unavailable" and last.reason == "no audio from Asterisk for 0.3 s"
+    assert s.dropped_s == 0

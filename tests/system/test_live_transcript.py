@@ -66,27 +66,33 @@ async def test_agent_sees_the_callers_words_live_and_can_accept_them(tmp_path, s
         async with httpx.AsyncClient() as http:
             live = (await http.get(f"{base}/health")).json()["live_transcript"]
         assert live["ok"] and live["active_calls"] == 1, live
+
         # "篇章的结束" is spoken ~5 s into the clip: it must be on the page while the call goes on
-        try:
-            await agent.wait_for_function(
-                "() => (document.getElementById('tx').textContent || '').includes('篇章的结束')",
-                timeout=(LEAD_S + seconds + HOLD_AFTER_S) * 1000,
-            )
-        except Exception as e:
-            shown = await agent.text_content("#tx"), await agent.text_content("#txstate")
-            live = app.state.runtime.require(LIVE_TRANSCRIPT)
-            raise AssertionError(
-                f"page shows {shown}; sessions {[(s.received_s, s.processed_s, s.status) for s in live.sessions.values()]}"
-            ) from e
+        async def on_page(words: str) -> None:
+            """Wait for the words on the agent's page; if they never come, say what the page and the
+            recogniser had (audio received/recognised/dropped, status and why, the call's events)."""
+            try:
+                await agent.wait_for_function(
+                    f"() => (document.getElementById('tx').textContent || '').includes('{words}')",
+                    timeout=(LEAD_S + seconds + HOLD_AFTER_S) * 1000,
+                )
+            except Exception as e:
+                shown = await agent.text_content("#tx"), await agent.text_content("#txstate")
+                live = app.state.runtime.require(LIVE_TRANSCRIPT)
+                sessions = [(s.received_s, s.processed_s, s.dropped_s, s.status, s.reason)
+                            for s in live.sessions.values()]  # fmt: skip
+                ended = [e.get("Event") for e in ami.events if e.get("Event") in ("AgentComplete", "Hangup")]
+                raise AssertionError(
+                    f"{words!r} not on the page: it shows {shown}; sessions {sessions}; {ended}"
+                ) from e
+
+        await on_page("篇章的结束")
         seen_at = time.monotonic() - t0
         assert not [e for e in ami.events if e.get("Event") == "AgentComplete"], "words came after the call"
         await agent.screenshot(path=str(screenshot_path("agent-live-transcript")))
         # the sentence's end, while the call still goes on
         # (Vosk's output varies slightly run to run: 新篇章的开始 / 新篇章了开始)
-        await agent.wait_for_function(
-            "() => (document.getElementById('tx').textContent || '').includes('新篇章')",
-            timeout=(LEAD_S + seconds + HOLD_AFTER_S) * 1000,
-        )
+        await on_page("新篇章")
         assert not [e for e in ami.events if e.get("Event") == "AgentComplete"], "the call ended early"
         # the agent accepts it into the case form
         await agent.click("#txuse")
