@@ -48,7 +48,13 @@ def main(settings: Settings) -> int:
         )
         return 2
     # this process serves FastAGI only: no AMI session of its own, no migrations
-    settings = settings.model_copy(update={"ami_enabled": False, "agi_enabled": True, "auto_migrate": False, "agi_reuse_port": True})
+    settings = settings.model_copy(
+        update={
+            "ami_enabled": False, "agi_enabled": True, "auto_migrate": False, "agi_reuse_port": True,
+            # one routing decision holds a connection for a few milliseconds: a small pool suffices
+            "db_pool_size": settings.agi_db_pool_size, "db_max_overflow": settings.agi_db_max_overflow,
+        }
+    )  # fmt: skip
 
     async def run() -> None:
         stop = asyncio.Event()

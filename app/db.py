@@ -67,17 +67,23 @@ def utcnow() -> datetime:
 PING_IDLE_S = 10.0
 
 
-def make_engine(url: str, ping_idle_s: float = PING_IDLE_S) -> AsyncEngine:
+# PostgreSQL connections a process keeps (opened when first needed) and may add under a burst. Kept:
+# as many as the requests it serves at once — a connection beyond them is closed when returned and
+# opened again for the next burst (a new server process, authentication, every statement prepared
+# again): with 10 kept, 16 concurrent GET case opened 64 connections per 1000 requests, with 20 none
+# (docs/adr/2026-12-02-request-cost.md). Settings db_pool_size / db_max_overflow.
+POOL_SIZE, MAX_OVERFLOW = 20, 10
+
+
+def make_engine(
+    url: str, ping_idle_s: float = PING_IDLE_S, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW
+) -> AsyncEngine:
     kwargs: dict[str, object] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        # 10 kept open, up to 30 under a burst. A larger pool (20 + 10) saved the reconnects that show in
-        # profiles at 16 concurrent requests, but keeps twice the idle connections per process: with
-        # several HTTP workers and FastAGI processes that strains PostgreSQL's max_connections
-        # (docs/adr/2026-12-02-request-cost.md)
-        kwargs["pool_size"] = 10
-        kwargs["max_overflow"] = 20
+        kwargs["pool_size"] = pool_size
+        kwargs["max_overflow"] = max_overflow
     engine = create_async_engine(url, **kwargs)
     if not url.startswith("sqlite"):
         _ping_when_idle(engine, ping_idle_s)
@@ -193,9 +199,15 @@ def _refuse_writes_in_read_sessions(session: Session, _ctx: object, _instances: 
 class Database:
     """Holds the engine and session factory of one running service."""
 
-    def __init__(self, url: str, ping_idle_s: float = PING_IDLE_S) -> None:
+    def __init__(
+        self,
+        url: str,
+        ping_idle_s: float = PING_IDLE_S,
+        pool_size: int = POOL_SIZE,
+        max_overflow: int = MAX_OVERFLOW,
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, ping_idle_s)
+        self.engine = make_engine(url, ping_idle_s, pool_size, max_overflow)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # for requests that only read (GET/HEAD): on SQLite a deferred transaction; on PostgreSQL no
         # transaction at all (autocommit): under READ COMMITTED every statement takes its own snapshot
@@ -205,7 +217,9 @@ class Database:
         if not url.startswith("sqlite"):
             readonly["isolation_level"] = "AUTOCOMMIT"
         self.read_engine = self.engine.execution_options(**readonly)
-        self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False, info={READONLY: True})
+        self.read_sessionmaker = async_sessionmaker(
+            self.read_engine, expire_on_commit=False, info={READONLY: True}
+        )
 
     async def read(self, statement: Any, params: dict[str, Any]) -> list[Any]:
         """The rows of one read-only statement on a connection held only while it runs (no ORM session:

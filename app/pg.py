@@ -215,3 +215,28 @@ async def while_leading(
         yield leader
     finally:
         await leader.stop()
+
+
+def connection_budget(processes: list[tuple[int, int]], max_connections: int) -> str | None:
+    """A warning when the service's processes — (how many, connections each at most: pool + overflow)
+    — could open more PostgreSQL connections than the server allows ("too many clients already" under
+    a burst); None when they fit (3 are kept for superusers)."""
+    most = sum(n * each for n, each in processes)
+    if most <= max_connections - 3:
+        return None
+    parts = " + ".join(f"{n} x {each}" for n, each in processes if n)
+    return (
+        f"the processes may open {parts} = {most} PostgreSQL connections, but the server allows "
+        f"{max_connections}: lower HOTLINE_DB_POOL_SIZE / HOTLINE_DB_MAX_OVERFLOW (HTTP workers) or "
+        "HOTLINE_AGI_DB_POOL_SIZE / HOTLINE_AGI_DB_MAX_OVERFLOW (FastAGI processes), or raise max_connections"
+    )
+
+
+async def max_connections(url: str) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn(url), timeout=10)
+    try:
+        return int(await conn.fetchval("SHOW max_connections"))
+    finally:
+        await conn.close()

@@ -76,6 +76,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     settings.session_secret = ensure_secret(settings.var_dir, "session_secret")
     upgrade(settings.database_url)
     admin_pw = asyncio.run(_ensure_admin(settings))
+    if is_pg(settings.database_url):
+        from app.pg import connection_budget, max_connections
+
+        agi = settings.agi_processes if args.workers > 1 else 0  # one process serves FastAGI itself
+        warning = connection_budget(
+            [(args.workers, settings.db_pool_size + settings.db_max_overflow),
+             (agi, settings.agi_db_pool_size + settings.agi_db_max_overflow)],
+            asyncio.run(max_connections(settings.database_url)),
+        )  # fmt: skip
+        if warning:
+            print(f"hotline run: warning: {warning}", file=sys.stderr)
 
     sandbox = None
     if not args.no_asterisk and server.cdr_csv is None and settings.sandbox_dir is not None:

@@ -54,7 +54,9 @@ class Runtime:
     config: HotlineConfig
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     flood: Limiter = field(default_factory=LocalWindows)  # citizens' and webhooks' flood limits (app.flood)
-    sessions: SessionCache = field(default_factory=lambda: SessionCache(0))  # checked sessions (app.auth.cache)
+    sessions: SessionCache = field(
+        default_factory=lambda: SessionCache(0)
+    )  # checked sessions (app.auth.cache)
     # started components, each under the Key its owner declares (telephony, workers, schedulers)
     _slots: dict[Key[Any], Any] = field(default_factory=dict, repr=False)
 
@@ -85,7 +87,10 @@ class Runtime:
         sessions = SessionCache(settings.session_cache_ttl_s)
         # every process drops the user: a logout served by one worker ends the session in all of them
         hub.subscribe(SESSIONS_ENDED, sessions.on_event, everywhere=True)
-        db = Database(settings.database_url, ping_idle_s=settings.db_ping_idle_s)
+        db = Database(
+            settings.database_url, ping_idle_s=settings.db_ping_idle_s,
+            pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+        )  # fmt: skip
         return cls(
             settings=settings,
             db=db,

@@ -136,6 +136,13 @@ class Settings(BaseSettings):
     database_url: str = ""  # default: sqlite+aiosqlite under var_dir
     # PostgreSQL: a pooled connection idle this long is checked before use (a restart may have ended it)
     db_ping_idle_s: float = Field(default=10.0, ge=0, le=3600)
+    # PostgreSQL connections per process: kept (at least the requests served at once) and added under a
+    # burst. Budget: (workers + FastAGI processes) x (pool + overflow) < max_connections (app/db.py)
+    db_pool_size: int = Field(default=20, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    # the same for each FastAGI process (app.agi_main): a routing decision holds a connection briefly
+    agi_db_pool_size: int = Field(default=5, ge=1, le=200)
+    agi_db_max_overflow: int = Field(default=5, ge=0, le=200)
     platform_config: Path | None = None  # None = the shipped Yunnan config
     holiday_dir: Path | None = None  # administrator-supplied calendar files; default var_dir/holidays
     case_rules: Path | None = (
