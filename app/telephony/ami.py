@@ -6,7 +6,9 @@ Works around the library's known defects (see docs/asterisk.md):
   on timeout so it is never re-sent after a reconnect;
 - a liveness check pings and forces a reconnect when a reply does not come back;
 - after every login the owner is told (on_login) so it can resynchronise state;
-- close() really closes (the base class would reconnect after connection_lost).
+- close() really closes (the base class would reconnect after connection_lost);
+- the session asks only for the event classes its process needs (``set_event_mask``; every login
+  carries the current mask, docs/adr/2026-12-03-ami-event-mask.md).
 """
 
 from __future__ import annotations
@@ -28,6 +30,21 @@ class AmiError(Exception):
     pass
 
 
+# AMI event classes (manager.conf ``read``; each event names its class in ``Privilege``, e.g. "agent,all").
+ALL_EVENTS = "on"
+# A follower's session serves actions and the originators' listeners (surveys, call-backs), which
+# wait for OriginateResponse: class ``call`` in Asterisk 16. The queue/agent events (``agent``) and
+# UserEvent (``user``) are the leader's alone.
+FOLLOWER_EVENTS = "call"
+
+
+def event_mask(leading: bool) -> str:
+    """The event classes a process's session to one Asterisk server asks for: all of them when the
+    process consumes that server's events (its leader, or the one process on SQLite), else only what
+    its listeners need."""
+    return ALL_EVENTS if leading else FOLLOWER_EVENTS
+
+
 # Actions whose answer is an event list. For every other action panoramisk must be told
 # as_list=False: it otherwise guesses from the reply text ("Added interface to queue" looks like the
 # start of a list to it) and the future never completes.
@@ -47,6 +64,7 @@ LIST_ACTIONS = {
 
 class _GuardedManager(Manager):  # type: ignore[misc]
     closing = False
+    login_events = ALL_EVENTS  # the event mask the latest Login carried
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.closing:
@@ -62,6 +80,7 @@ class _GuardedManager(Manager):  # type: ignore[misc]
     def connection_made(self, f: Any) -> None:
         if self.closing:
             return
+        self.login_events = self.config["events"]  # the Login sent now asks for it
         super().connection_made(f)
 
 
@@ -79,6 +98,7 @@ class AmiConnection:
         on_status: Callable[[AmiConnection], None] | None = None,
         action_timeout_s: float = 5.0,
         ping_interval_s: float = 5.0,
+        event_mask: str = ALL_EVENTS,
     ) -> None:
         self.server = server
         self.name = server.name
@@ -88,6 +108,7 @@ class AmiConnection:
         self._on_status = on_status  # told on every login and disconnect (``connected`` changed)
         self.action_timeout_s = action_timeout_s
         self.ping_interval_s = ping_interval_s
+        self.event_mask = event_mask  # the event classes this session asks for, at every login
         self.manager: _GuardedManager | None = None
         self.logged_in = asyncio.Event()
         self.logins = 0
@@ -112,7 +133,7 @@ class AmiConnection:
             reconnect_timeout=1,
             on_login=self._logged_in,
             on_disconnect=self._disconnected,
-            events="on",
+            events=self.event_mask,
         )
         self.manager.register_event("*", self._dispatch)
         self.manager.connect()
@@ -139,10 +160,22 @@ class AmiConnection:
         log.info("AMI %s: logged in (#%d)", self.name, self.logins)
         if self._on_status is not None:
             self._on_status(self)
-        if self._on_login is not None:
-            t: asyncio.Task[None] = asyncio.ensure_future(self._on_login(self))
+        stale = self.manager is not None and self.manager.login_events != self.event_mask
+        if stale or self._on_login is not None:
+            t: asyncio.Task[None] = asyncio.ensure_future(self._after_login(stale))
             self._tasks.add(t)
             t.add_done_callback(self._tasks.discard)
+
+    async def _after_login(self, stale_mask: bool) -> None:
+        if stale_mask:  # the mask changed while the Login was on its way: ask again, before the owner
+            try:
+                await self.set_event_mask(self.event_mask)
+            except AmiError as e:
+                log.warning("AMI %s: event mask %s not set (%s); reconnecting", self.name, self.event_mask, e)
+                self.reconnect()
+                return
+        if self._on_login is not None:
+            await self._on_login(self)
 
     def _disconnected(self, _manager: Any, exc: Exception | None) -> None:
         self.logged_in.clear()
@@ -181,6 +214,23 @@ class AmiConnection:
             raise AmiError(f"AMI {self.name}: {action.get('Action')}: {first.get('Message', 'error')}")
         return out
 
+    async def set_event_mask(self, mask: str, *, timeout: float | None = None) -> None:
+        """Which event classes Asterisk sends this session from now on (``on``, or e.g. ``call``): the
+        AMI ``Events`` action, which needs no write privilege. Kept for every later login (the Login
+        action carries it), so a reconnect asks for the same. Not connected: only kept. Raises
+        AmiError when Asterisk refuses or does not answer in time."""
+        self.event_mask = mask
+        if self.manager is not None:
+            self.manager.config["events"] = mask
+        if self.connected:
+            await self.action({"Action": "Events", "EventMask": mask}, as_list=False, timeout=timeout)
+
+    def reconnect(self) -> None:
+        """Drops the session; panoramisk connects and logs in again (and on_login follows)."""
+        proto = getattr(self.manager, "protocol", None)
+        if proto is not None and proto.transport is not None:
+            proto.transport.close()
+
     async def _liveness_loop(self) -> None:
         while True:
             await asyncio.sleep(self.ping_interval_s)
@@ -190,9 +240,7 @@ class AmiConnection:
                 await self.action({"Action": "Ping"}, timeout=max(1.0, self.ping_interval_s))
             except AmiError:
                 log.warning("AMI %s: ping unanswered; forcing reconnect", self.name)
-                proto = getattr(self.manager, "protocol", None)
-                if proto is not None and proto.transport is not None:
-                    proto.transport.close()
+                self.reconnect()
 
     async def close(self) -> None:
         if self._liveness:
