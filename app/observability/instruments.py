@@ -52,6 +52,11 @@ AMI_RECONNECTS = Counter(
     "hotline_ami_reconnects", "AMI logins after the first one: the connection was lost and re-established",
     ["server"], registry=REGISTRY,
 )  # fmt: skip
+AMI_EVENTS = Counter(
+    "hotline_ami_events", "AMI events this process's session received, by server, the process's role for "
+    "that server when it came (leader: consumes its events; follower: actions and listeners only) and event",
+    ["server", "role", "event"], registry=REGISTRY,
+)  # fmt: skip
 TRANSCRIPTION = Histogram(
     "hotline_transcription_seconds", "Wall time to transcribe one voicemail, by engine and result",
     ["engine", "status"], buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600), registry=REGISTRY,
@@ -65,3 +70,16 @@ HTTP_REQUESTS = Counter(
 def observe_agi(route: str, seconds: float, outcome: str) -> None:
     """Hook for the FastAGI server (agi_handlers.server): one call per request."""
     AGI_LATENCY.labels(route or "unknown", outcome).observe(seconds)
+
+
+_ami_events: dict[tuple[str, bool, str], Counter] = {}
+
+
+def observe_ami_event(server: str, leading: bool, event: str) -> None:
+    """Hook for the AMI sessions (app.telephony.lifecycle): one call per event received. The event
+    names are bounded by manager.conf's eventfilter (asterisk_conf.render.AMI_EVENTS)."""
+    key = (server, leading, event)
+    child = _ami_events.get(key)
+    if child is None:
+        child = _ami_events[key] = AMI_EVENTS.labels(server, "leader" if leading else "follower", event or "none")
+    child.inc()

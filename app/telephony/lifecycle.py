@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 from agi_handlers.guard import AgiGuard
 from agi_handlers.server import AgiServer, Endpoint
 from app.events import Event
-from app.observability.instruments import observe_agi
+from app.observability.instruments import observe_agi, observe_ami_event
 from app.observability.logging import call_scope
 from app.pg import Leader, is_pg
 from app.runtime import Key
-from app.telephony.ami import AmiConnection, AmiError
+from app.telephony.ami import AmiConnection, AmiError, event_mask
 from app.telephony.consumer import AmiConsumer
 from app.telephony.shared import SharedState
 from app.telephony.state import TelephonyState
@@ -59,7 +59,7 @@ class Telephony:
     def health(self) -> dict[str, Any]:
         return {
             "ami": {
-                n: {"connected": c.connected, "logins": c.logins, "leader": n in self.leading}
+                n: {"connected": c.connected, "logins": c.logins, "leader": n in self.leading, "events": c.event_mask}
                 for n, c in self.connections.items()
             },
             "agi": {
@@ -93,13 +93,25 @@ def _with_call_id(name: str, endpoint: Any) -> Any:
 TELEPHONY: Key[Telephony] = Key("telephony")
 
 
+async def _ask_events(conn: AmiConnection, leading: bool) -> None:
+    """The session's event classes follow the process's role (docs/adr/2026-12-03-ami-event-mask.md).
+    Asterisk not answering: the session is dropped, and its next login asks for the mask."""
+    try:
+        await conn.set_event_mask(event_mask(leading))
+    except AmiError as e:
+        log.warning("AMI %s: event mask %s not set (%s); reconnecting", conn.name, conn.event_mask, e)
+        conn.reconnect()
+
+
 def _ami_leader(rt: Runtime, tel: Telephony, conn: AmiConnection) -> Leader:
     """One consumer of this server's AMI events among all processes: the winner of ``ami:<server>``.
-    A new leader rebuilds the state from Asterisk itself (the resync a reconnect runs)."""
+    A new leader asks for every event and then rebuilds the state from Asterisk itself (the resync a
+    reconnect runs); a follower's session gets only the events its listeners need."""
 
     async def elected() -> None:
         tel.leading.add(conn.name)
         log.info("AMI %s: this process consumes its events now", conn.name)
+        await _ask_events(conn, True)  # before the resync: nothing after its snapshot is missed
         if conn.connected:
             await tel.consumer.resync(conn)
 
@@ -109,6 +121,7 @@ def _ami_leader(rt: Runtime, tel: Telephony, conn: AmiConnection) -> Leader:
             log.info("AMI %s: no longer consuming its events (shutting down)", conn.name)
             return
         log.warning("AMI %s: no longer consuming its events (leadership lost)", conn.name)
+        await _ask_events(conn, False)
         if tel.shared is not None:
             tel.shared.load_soon()  # from now on the new leader's state
 
@@ -155,7 +168,9 @@ async def telephony(
     elect = is_pg(s.database_url)
 
     def feed(server: str, ev: dict[str, str]) -> None:
-        if server in tel.leading:  # a follower's connection serves actions and listeners only
+        leading = server in tel.leading
+        observe_ami_event(server, leading, ev.get("Event", ""))
+        if leading:  # a follower's connection serves actions and listeners only
             consumer.feed(server, ev)
 
     async def logged_in(conn: AmiConnection) -> None:
@@ -186,6 +201,7 @@ async def telephony(
                 on_status=status,
                 action_timeout_s=s.ami_action_timeout_s,
                 ping_interval_s=s.ami_ping_interval_s,
+                event_mask=event_mask(leading=not elect),  # on PostgreSQL a follower until elected
             )
             tel.connections[server.name] = conn
             await conn.start()
