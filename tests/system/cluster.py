@@ -59,6 +59,20 @@ class Cluster:
             assert r.status_code == 200, r.text
             return {"Authorization": f"Bearer {r.json()['token']}"}
 
+    async def members(self, auth: dict[str, str], queue: str) -> set[str]:
+        """The members the wallboard's live view shows for ``queue``, asked of a new connection each
+        time (so of either worker)."""
+        async with httpx.AsyncClient(base_url=self.base, timeout=30) as client:
+            r = await client.get("/api/stats/live", headers=auth)
+        assert r.status_code == 200, r.text
+        for q in r.json()["queues"]:
+            if q["name"] == queue:
+                return {m["name"] for m in q["members"]}
+        return set()
+
+    async def all_agree(self, auth: dict[str, str], queue: str, want: set[str]) -> bool:
+        return all([await self.members(auth, queue) == want for _ in range(6)])
+
     async def add_user(self, username: str, role: str, platform: str, password: str = "correct-horse-42") -> None:
         """A user made by the administrator through the API (no password change at first login)."""
         auth = await self.admin()

@@ -38,22 +38,6 @@ async def _admin(c: Cluster) -> dict[str, str]:
     return await c.admin()
 
 
-async def _members(c: Cluster, auth: dict[str, str], queue: str) -> set[str]:
-    """The members the wallboard's live view shows for ``queue``, asked of a new connection each time
-    (so of either worker)."""
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{c.http}", timeout=30) as client:
-        r = await client.get("/api/stats/live", headers=auth)
-    assert r.status_code == 200, r.text
-    for q in r.json()["queues"]:
-        if q["name"] == queue:
-            return {m["name"] for m in q["members"]}
-    return set()
-
-
-async def _all_agree(c: Cluster, auth: dict[str, str], queue: str, want: set[str]) -> bool:
-    return all([await _members(c, auth, queue) == want for _ in range(6)])
-
-
 def _kill(pid: int) -> float:
     os.kill(pid, signal.SIGKILL)
     return time.monotonic()
@@ -66,7 +50,7 @@ async def test_workers_share_state_and_survive_the_ami_leader_and_agi_dying(clus
     [first] = c.leaders()
     # a change seen through the leader is shown by every worker
     c.asterisk("queue add member Local/7101@hotline-sim-agent/n to q-kunming penalty 0 as 坐席甲")
-    await wait_until(lambda: _all_agree(c, auth, "q-kunming", {"坐席甲"}), 60, "both workers to show 坐席甲")
+    await wait_until(lambda: c.all_agree(auth, "q-kunming", {"坐席甲"}), 60, "both workers to show 坐席甲")
 
     # kill the leader: a change made meanwhile is not lost (the new leader resyncs from Asterisk)
     killed = _kill(first)
@@ -75,11 +59,11 @@ async def test_workers_share_state_and_survive_the_ami_leader_and_agi_dying(clus
     print(f"AMI leadership taken over {time.monotonic() - killed:.2f} s after the kill (upper bound)")
     assert c.leaders()[-1] != first
     await wait_until(
-        lambda: _all_agree(c, auth, "q-kunming", {"坐席甲", "坐席乙"}), 60, "the workers to show both members"
+        lambda: c.all_agree(auth, "q-kunming", {"坐席甲", "坐席乙"}), 60, "the workers to show both members"
     )
     c.asterisk("queue remove member Local/7101@hotline-sim-agent/n from q-kunming")
     c.asterisk("queue remove member Local/7102@hotline-sim-agent/n from q-kunming")
-    await wait_until(lambda: _all_agree(c, auth, "q-kunming", set()), 60, "the removals in every worker")
+    await wait_until(lambda: c.all_agree(auth, "q-kunming", set()), 60, "the removals in every worker")
 
     # a call routed by the FastAGI process
     out = c.cli("call", "--from", "13987112345", "--json")
