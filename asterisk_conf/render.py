@@ -33,7 +33,8 @@ bridge_simple bridge_native_rtp bridge_softmix bridge_holding cdr_csv chan_rtp r
 # The AMI events the backend consumes (app/telephony/subscriptions.py and listeners such as the
 # survey/call-back originators). Rendered as an eventfilter whitelist: Asterisk then does not send the
 # flood of Newchannel/Newstate/... events that would cost every AMI client CPU at high call rates.
-# Responses to list actions (QueueStatus, CoreShowChannels) are not filtered.
+# Responses to list actions (QueueStatus, CoreShowChannels) are not filtered. A follower process's
+# session narrows this further to class `call` (docs/adr/2026-12-03-ami-event-mask.md).
 AMI_EVENTS = (
     "QueueCallerJoin",
     "QueueCallerLeave",
