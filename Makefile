@@ -43,7 +43,7 @@ lint: venv
 
 bench: setup services
 	$(PY) bench/routing_bench.py
-	$(PY) bench/ami_bench.py --repeat 20
+	$(PY) bench/ami_bench.py --repeat 20 --rounds 5
 	$(PY) bench/screenpop_bench.py --calls 240
 	$(PY) bench/stt_bench.py
 	$(PY) bench/stt_live_bench.py
