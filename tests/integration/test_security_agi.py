@@ -97,8 +97,18 @@ async def test_health_says_degraded_when_the_database_is_locked(tmp_path, sqlite
 
     async with running_app(make_settings(tmp_path, sqlite_url)) as (app, client):
         assert (await client.get("/health")).json()["database"]["ok"] is True
-        other = sqlite3.connect(sqlite_url.split("///", 1)[1], isolation_level=None, timeout=30)
-        other.execute("BEGIN IMMEDIATE")
+        other = sqlite3.connect(
+            sqlite_url.split("///", 1)[1], isolation_level=None, timeout=30, check_same_thread=False
+        )
+        # in a thread: the app's background loops (schedulers, sweeps, the outbox) write every few
+        # seconds, each unit of work a few ms. Called on the event loop, this waited while the loop was
+        # blocked, so a unit caught between two statements could never commit: "database is locked"
+        # after 30 s (seen under load). With the loop running, it commits and the lock is ours.
+        try:
+            await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            other.close()
+            raise AssertionError(f"the running app held the SQLite write lock for more than 30 s: {e}") from e
         try:
             body = (await client.get("/health")).json()
             assert body["status"] == "degraded"
