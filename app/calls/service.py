@@ -6,7 +6,7 @@ order (or the AGI step may never have run, when the backend was down: route beco
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -193,6 +193,41 @@ async def on_agent_connect(
     call.answered_at = call.answered_at or at
     call.outcome = m.ANSWERED
     return call
+
+
+# how far back a member's answered call is looked for when AgentComplete names no channel: longer than
+# any call, short enough that the lookup stays on the arrived_at index
+ANSWERED_WITHIN = timedelta(hours=12)
+
+
+async def answered_by(session: AsyncSession, *, interface: str, server: str) -> Call | None:
+    """The call this queue member last answered on this server (AgentConnect bound it to the member).
+
+    Asterisk 16 builds AgentComplete from the latest snapshots of the caller's and the agent's
+    channels; when both are gone before its queue thread reports the hangup (seen under load), the
+    event names no channel at all, only Queue, Interface, MemberName, HoldTime, TalkTime and Reason.
+    Calls touched earlier in this batch (not flushed: the consumer flushes once) count too."""
+    if not interface:
+        return None
+
+    def mine(c: Call | None) -> bool:
+        return c is not None and c.agent_interface == interface and c.server == server and c.answered_at is not None
+
+    found = [c for c in _cache(session).values() if c is not None and mine(c)]
+    row = await session.scalar(
+        select(Call)
+        .where(
+            Call.agent_interface == interface,
+            Call.server == server,
+            Call.answered_at.is_not(None),
+            Call.arrived_at >= utcnow() - ANSWERED_WITHIN,
+        )
+        .order_by(Call.answered_at.desc(), Call.id.desc())
+        .limit(1)
+    )
+    if row is not None and mine(row):  # its unflushed state may say otherwise
+        found.append(row)
+    return max(found, key=lambda c: (c.answered_at, c.id or 0)) if found else None
 
 
 async def on_agent_complete(session: AsyncSession, *, uniqueid: str, talk_s: int | None, server: str) -> Call:

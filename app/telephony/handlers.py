@@ -3,6 +3,7 @@ and are published only after the batch's transaction commits."""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +15,8 @@ from app.calls import service as calls
 from app.events import Event
 from app.telephony.state import MEMBER_STATUS, Member, TelephonyState, Waiting
 from callflow.skills import base_queue
+
+log = logging.getLogger(__name__)
 
 # Calls the backend originates (call-backs) carry a ChannelId with this prefix; Asterisk then uses it
 # as the Linkedid of every leg, so their events can be told apart without any lookup.
@@ -142,8 +145,13 @@ async def agent_connect(cx: Ctx, server: str, ev: dict[str, str]) -> None:
 async def agent_complete(cx: Ctx, server: str, ev: dict[str, str]) -> None:
     uid = _caller_uid(ev)
     if not uid:
-        return  # nothing to correlate it with (no caller or destination ids)
-    await calls.on_agent_complete(cx.session, uniqueid=uid, talk_s=_int(ev.get("TalkTime")), server=server)
+        # no channel named (both were gone when Asterisk reported it): the member's call is the one
+        # AgentConnect bound to it. Dropped, the agent never went to wrap-up (seen under load).
+        call = await calls.answered_by(cx.session, interface=ev.get("Interface", ""), server=server)
+        uid = call.uniqueid if call is not None else ""
+        log.info("AMI %s: AgentComplete naming no channel; %s's call: %s", server, ev.get("Interface"), uid or "none")
+    if uid:
+        await calls.on_agent_complete(cx.session, uniqueid=uid, talk_s=_int(ev.get("TalkTime")), server=server)
     cx.emit(
         "agent.complete",
         uniqueid=uid,

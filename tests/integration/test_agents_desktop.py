@@ -238,3 +238,44 @@ async def test_pause_reason_and_wrapup_state_come_from_events(tmp_path, sqlite_u
             assert (await recv_until(ws1, "state"))["label"] == "话后处理"
             await feed(app, member_event("li.agent", "PJSIP/agent-1001", event="QueueMemberRemoved"))
             assert (await recv_until(ws1, "state"))["state"] == "logged_out"
+
+
+async def test_an_agent_complete_naming_no_channel_still_ends_the_agents_call(tmp_path, sqlite_url):
+    """Asterisk 16 fills AgentComplete from the channels' latest snapshots; when the caller's and the
+    agent's channels are both gone before its queue thread reports the hang-up (seen on a loaded
+    machine), the event names no channel: only the queue, the member and the times. The call is still
+    the one AgentConnect gave that member: the desktop hears it ended (通话结束, then wrap-up), the
+    call row has Asterisk's talk time."""
+    async with live_server(make_settings(tmp_path, sqlite_url)) as (app, base):
+        await add_user(app, "li.agent", "agent", platform="dali", sip_endpoint="agent-1001")
+        async with httpx.AsyncClient(base_url=base) as c:
+            t1 = await token(c, "li.agent")
+        for uid in ("call-1", "call-2"):
+            await seed_call(app, uid, "13987212345")
+        async with websockets.connect(f"{base.replace('http', 'ws')}/ws/agent", **ws_auth(t1)) as ws1:
+            await recv_until(ws1, "state")
+            await feed(app, member_event("li.agent", "PJSIP/agent-1001"))
+            await recv_until(ws1, "state")
+
+            def connect(uid: str) -> dict[str, str]:
+                return {"Event": "AgentConnect", "Queue": "q-dali", "Uniqueid": uid, "Linkedid": uid,
+                        "Interface": "PJSIP/agent-1001", "MemberName": "li.agent", "HoldTime": "3"}  # fmt: skip
+
+            bare_complete = {"Event": "AgentComplete", "Queue": "q-dali", "Interface": "PJSIP/agent-1001",
+                             "MemberName": "li.agent", "HoldTime": "3", "TalkTime": "7", "Reason": "caller"}  # fmt: skip
+            # an earlier call of this agent, ended with every id, then the next one ending bare; and
+            # once more with the connect and the bare complete in one batch (nothing flushed yet)
+            await feed(app, connect("call-1"), {**bare_complete, "Uniqueid": "call-1", "TalkTime": "5"})
+            assert (await recv_until(ws1, "complete"))["uniqueid"] == "call-1"
+            await feed(app, connect("call-2"))
+            assert (await recv_until(ws1, "bound"))["uniqueid"] == "call-2"
+            await feed(app, bare_complete)
+            assert (await recv_until(ws1, "complete"))["uniqueid"] == "call-2"
+            await seed_call(app, "call-3", "13987212345")
+            await feed(app, connect("call-3"), {**bare_complete, "TalkTime": "9"})
+            assert (await recv_until(ws1, "complete"))["uniqueid"] == "call-3"
+        async with app.state.runtime.db.sessionmaker() as s:
+            got = {uid: await calls.find(s, uid) for uid in ("call-1", "call-2", "call-3")}
+            assert {uid: (c.outcome, c.talk_s) for uid, c in got.items() if c is not None} == {
+                "call-1": ("completed", 5), "call-2": ("completed", 7), "call-3": ("completed", 9)
+            }
