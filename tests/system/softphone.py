@@ -340,16 +340,26 @@ async def clear_queues(app: Any) -> None:
             pass
 
 
-def completes(call: Any) -> Callable[[dict[str, str]], bool]:
-    """AgentComplete of this call. When the caller hung up first Asterisk omits the caller-side
-    fields (Uniqueid, Channel): the agent side's DestLinkedid (the call's linked id) still names it."""
+CHANNEL_IDS = ("Uniqueid", "Linkedid", "DestUniqueid", "DestLinkedid")
+
+
+def completion_of(events: list[dict[str, str]], call: Any) -> dict[str, str] | None:
+    """The AgentComplete of this call in ``events`` (in arrival order), or None.
+
+    When the caller hung up first Asterisk omits the caller-side fields (Uniqueid, Channel): the agent
+    side's DestLinkedid (the call's linked id) still names it. When both channels are gone before its
+    queue thread reports the hang-up (seen on a loaded machine), it names no channel at all: then it is
+    the next AgentComplete of the member the call's AgentConnect went to (one call per phone)."""
     ids = {call.uniqueid, call.linkedid}
-
-    def pred(e: dict[str, str]) -> bool:
-        fields = (e.get("Uniqueid"), e.get("Linkedid"), e.get("DestLinkedid"))
-        return e.get("Event") == "AgentComplete" and bool(ids & set(fields))
-
-    return pred
+    member = None
+    for e in events:
+        named = bool(ids & {e.get(k) for k in CHANNEL_IDS})
+        if e.get("Event") == "AgentConnect" and named:
+            member = e.get("Interface")
+        elif e.get("Event") == "AgentComplete":
+            if named or (member and e.get("Interface") == member and not any(e.get(k) for k in CHANNEL_IDS)):
+                return e
+    return None
 
 
 class AmiWatch:  # noqa: D101
@@ -369,14 +379,20 @@ class AmiWatch:  # noqa: D101
     async def __aexit__(self, *exc: object) -> None:
         await self.conn.close()
 
+    async def wait_for_complete(self, call: Any, timeout: float) -> dict[str, str]:
+        """Asterisk's AgentComplete of ``call`` (see ``completion_of``)."""
+        return await self._wait(lambda: completion_of(self.events, call), timeout)
+
     async def wait_for(self, pred: Callable[[dict[str, str]], bool], timeout: float = 15.0) -> dict[str, str]:
+        return await self._wait(lambda: next((ev for ev in self.events if pred(ev)), None), timeout)
+
+    async def _wait(self, find: Callable[[], dict[str, str] | None], timeout: float) -> dict[str, str]:
         for _ in range(int(timeout / 0.05)):
-            for ev in self.events:
-                if pred(ev):
-                    return ev
+            if (found := find()) is not None:
+                return found
             await asyncio.sleep(0.05)
         seen = [
-            {k: ev.get(k) for k in ("Event", "Uniqueid", "Channel", "Reason", "Cause") if ev.get(k)}
+            {k: ev.get(k) for k in ("Event", "Uniqueid", "Channel", "Reason", "Cause", "Interface") if ev.get(k)}
             for ev in self.events
         ]
         raise AssertionError(f"no such AMI event in {len(self.events)} events: {seen}")

@@ -23,7 +23,7 @@ from recordings import calls as rc
 from tests.browser import PW_TIMEOUT_MS, chromium, login_page, screenshot_path
 from tests.conftest import add_user, login
 from tests.system.audio_check import dominant_hz, loud_seconds, tone_wav
-from tests.system.softphone import DALI_MOBILE, AmiWatch, completes, desk
+from tests.system.softphone import DALI_MOBILE, AmiWatch, desk
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.system
@@ -45,7 +45,7 @@ async def _answered_call(app, base, asterisk, tmp_path):  # type: ignore[no-unty
             asterisk.server, DALI_MOBILE, audio=str(tone.with_suffix("")), hangup=False, hold_s=1
         )
         assert call.queue == "q-dali", call
-        done = await ami.wait_for(completes(call), timeout=60)
+        done = await ami.wait_for_complete(call, timeout=60)
         assert int(done.get("TalkTime", "0")) >= TONE_S - 1, done
         return call
 

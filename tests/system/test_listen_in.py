@@ -19,7 +19,7 @@ from app.simcall import place_call
 from tests.browser import PW_TIMEOUT_MS, chromium, login_page, screenshot_path
 from tests.conftest import add_user, login
 from tests.system.audio_check import dominant_hz, loud_seconds, tone_wav
-from tests.system.softphone import DALI_MOBILE, AmiWatch, Softphone, _free, completes, desk, free_sip_port
+from tests.system.softphone import DALI_MOBILE, AmiWatch, Softphone, _free, desk, free_sip_port
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.system
@@ -123,7 +123,7 @@ async def test_supervisor_listens_whispers_and_barges_on_their_own_phone(tmp_pat
                 )
                 assert spied["Target"] == "PJSIP/agent-1001-", spied
                 await sup.screenshot(path=str(screenshot_path(f"wallboard-{mode}")), full_page=True)
-                await ami.wait_for(completes(call), timeout=LEAD_S + TONE_S + 30)
+                await ami.wait_for_complete(call, timeout=LEAD_S + TONE_S + 30)
                 # the citizen hung up: ChanSpy leaves (E), both phones' calls close and their files with them
                 await wait_until(lambda: sup_phone.closed_calls() >= 1, 20, "the supervisor's call closed")
                 await wait_until(lambda: agent_phone.closed_calls() >= 1, 20, "the agent's call closed")

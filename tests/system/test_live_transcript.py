@@ -17,7 +17,7 @@ from app.agents.live import LIVE_TRANSCRIPT
 from app.simcall import place_call
 from recordings.stt.locate import find_zh_dev
 from tests.browser import PW_TIMEOUT_MS, chromium, login_page, screenshot_path, sign_in_agent
-from tests.system.softphone import DALI_MOBILE, AmiWatch, completes, desk
+from tests.system.softphone import DALI_MOBILE, AmiWatch, desk
 
 ZH_DEV = find_zh_dev()
 CLIP = "kimi_asr_example.wav"  # 10.4 s; ~2 s of near-silence first; "这并不是告别，这是一个篇章的结束…"
@@ -101,10 +101,7 @@ async def test_agent_sees_the_callers_words_live_and_can_accept_them(tmp_path, s
         assert await agent.input_value("#f_summary")
         # the call itself ran its full length: the citizen hung up after the audio (+ SIM_HOLD),
         # nothing on our side cut it
-        done = await ami.wait_for(
-            completes(call),
-            timeout=seconds + HOLD_AFTER_S + 30,
-        )
+        done = await ami.wait_for_complete(call, timeout=seconds + HOLD_AFTER_S + 30)
         assert done.get("Reason") == "caller" and int(done.get("TalkTime", "0")) > 0, done
         await agent.wait_for_selector("#txstate:text-is('转写结束')", timeout=PW_TIMEOUT_MS)
         print(f"\nlive transcript: '篇章的结束' on the page {seen_at:.1f} s after the call started "
@@ -134,9 +131,6 @@ async def test_recogniser_down_the_call_goes_on_and_the_page_says_so(tmp_path, s
         )
         assert any(w.startswith("live_transcript: no Vosk model") for w in health["warnings"]), health
         assert await agent.text_content("#popstate") == "通话中"
-        done = await ami.wait_for(
-            completes(call),
-            timeout=seconds + 40,
-        )
+        done = await ami.wait_for_complete(call, timeout=seconds + 40)
         # the citizen hung up when done: the dead recogniser cut nothing
         assert done.get("Reason") == "caller" and int(done.get("TalkTime", "0")) > 0, done

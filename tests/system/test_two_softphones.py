@@ -31,6 +31,7 @@ from tests.waiting import wait_until
 
 pytestmark = pytest.mark.system
 
+HOLD_S = 8  # the simulated citizen hangs up this long after its call starts (SIM_HOLD)
 AGENTS = {  # user → (endpoint, SIP password) as configured in the session's sandbox Asterisk
     "li.dali": ("agent-1001", "softphone-pw-1001"),
     "chen.dali": ("agent-1002", "softphone-pw-1002"),
@@ -97,7 +98,7 @@ async def test_the_pop_goes_only_to_the_agent_whose_phone_rings(tmp_path, db_url
             "both phones as members of q-dali",
         )
 
-        call = await place_call(asterisk.server, DALI_MOBILE, hangup=False, hold_s=8)
+        call = await place_call(asterisk.server, DALI_MOBILE, hangup=False, hold_s=HOLD_S)
         assert call.queue == "q-dali", call
         rung = await wait_until(
             lambda: [u for u, p in phones.items() if _rang(p)], 15, "one of the two softphones to ring"
@@ -117,8 +118,21 @@ async def test_the_pop_goes_only_to_the_agent_whose_phone_rings(tmp_path, db_url
         )
         assert endpoint in (connect.get("Interface", "") + connect.get("DestChannel", "")), connect
         await pages[user].wait_for_selector(f"#bound:has-text('{call.uniqueid}')", timeout=PW_TIMEOUT_MS)
-        # …and the call ends (the citizen hangs up after hold_s): the rung agent goes to wrap-up
-        await pages[user].wait_for_selector("#state[data-state=wrapup]", timeout=20000)
+        # …and the call ends (the citizen hangs up HOLD_S s after calling): the rung agent goes to wrap-up
+        # (AgentComplete, then the backend pauses the member and Asterisk's QueueMemberPause comes back)
+        try:
+            await pages[user].wait_for_selector(
+                "#state[data-state=wrapup]", timeout=HOLD_S * 1000 + PW_TIMEOUT_MS
+            )
+        except Exception as e:
+            said = [
+                {k: v for k, v in ev.items() if k in ("Event", "Uniqueid", "Interface", "Reason", "Paused")}
+                for ev in ami.events
+                if ev.get("Event") in ("AgentComplete", "QueueMemberPause", "Hangup")
+            ]
+            shown = await pages[user].text_content("#state")
+            raise AssertionError(f"the rung agent's desktop never showed 话后处理: it showed {shown!r}; "
+                                 f"Asterisk said {said}") from e  # fmt: skip
         await pages[other].screenshot(path=str(screenshot_path("two-phones-other-agent")))
         await pages[user].screenshot(path=str(screenshot_path("two-phones-rung-agent")))
 

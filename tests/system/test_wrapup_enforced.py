@@ -27,7 +27,6 @@ from tests.system.softphone import (
     Softphone,
     _free,
     clear_queues,
-    completes,
     free_sip_port,
     open_all_day_config,
 )
@@ -83,7 +82,7 @@ async def test_the_next_caller_waits_for_the_wrapup_asterisk_enforces(tmp_path, 
                 )
                 second = await place_call(server, "13987254321", hangup=False, hold_s=40)
                 assert second.queue == "q-dali", second
-                await ami.wait_for(completes(first), timeout=30)
+                await ami.wait_for_complete(first, timeout=30)
                 ended = time.monotonic()
                 # the desktop: 话后处理, and 示闲 refused while Asterisk holds the agent
                 me = await wait_until(
