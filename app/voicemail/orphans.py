@@ -66,11 +66,15 @@ async def import_orphans(rt: Runtime) -> int:
     for src in files:
         uniqueid = src.stem
         dst = base / src.name
+        async with rt.db.read_sessionmaker() as r:
+            known = await r.scalar(select(Recording.id).where(Recording.path == str(dst))) is not None
+        if known:
+            await asyncio.to_thread(src.unlink, missing_ok=True)
+            continue
+        # the copy (fsync'd) before the writing session: on SQLite that session holds the write lock from
+        # its first statement, and no write transaction may wait on file I/O
+        await asyncio.to_thread(_copy_durably, src, dst)
         async with rt.db.sessionmaker() as s:
-            if await s.scalar(select(Recording.id).where(Recording.path == str(dst))) is not None:
-                await asyncio.to_thread(src.unlink, missing_ok=True)
-                continue
-            await asyncio.to_thread(_copy_durably, src, dst)
             call = await s.scalar(
                 select(Call).where((Call.uniqueid == uniqueid) | (Call.linkedid == uniqueid)).limit(1)
             )

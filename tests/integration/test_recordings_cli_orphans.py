@@ -46,6 +46,36 @@ async def test_orphaned_voicemail_is_imported_once_at_start_up(tmp_path, db_url)
             assert await s.scalar(select(func.count()).select_from(Recording)) == 1
 
 
+async def test_importing_an_orphan_holds_no_write_lock_while_copying_it(tmp_path, sqlite_url, monkeypatch):
+    """The copy (a WAV, fsync'd) runs before the writing session: while it runs, another writer gets the
+    SQLite write lock at once (with the copy inside the session, it waited for the copy)."""
+    import sqlite3
+
+    from app.voicemail import orphans
+
+    settings = make_settings(tmp_path, sqlite_url, sandbox_dir=tmp_path / "ast", stt_engine="none")
+    silence_wav(tmp_path / "ast" / "spool" / "orphan-voicemail" / "1764133200.43.wav")
+    copy, during_copy = orphans._copy_durably, []
+
+    def copy_and_write(src: Path, dst: Path) -> None:  # in the worker thread, as the real copy
+        other = sqlite3.connect(sqlite_url.split("///", 1)[1], isolation_level=None, timeout=2)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            during_copy.append("written")
+        except sqlite3.OperationalError as e:
+            during_copy.append(str(e))
+        finally:
+            other.close()
+        copy(src, dst)
+
+    monkeypatch.setattr(orphans, "_copy_durably", copy_and_write)
+    async with running_app(settings) as (app, _):
+        async with app.state.runtime.db.sessionmaker() as s:
+            assert await s.scalar(select(func.count()).select_from(Recording)) == 1
+    assert during_copy == ["written"]
+
+
 def wavs(d: Path | None) -> list[Path]:
     return list(Path(str(d)).rglob("*.wav"))
 
