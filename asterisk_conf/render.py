@@ -162,6 +162,7 @@ AMI_READ = ("call", "agent", "user", "system")  # queue/agent events, Hangup/Dia
 AMI_ACTION_CLASS: dict[str, str | None] = {
     "Ping": None,  # no class needed
     "QueueStatus": None,
+    "Events": None,  # a follower narrows its own event mask (docs/adr/2026-12-03-ami-event-mask.md)
     "CoreShowChannels": "reporting",  # system or reporting
     "QueueAdd": "agent",
     "QueueRemove": "agent",
