@@ -34,6 +34,9 @@ TimeLike = time | str
 Window = tuple[TimeLike, TimeLike]
 
 
+_KNOWN_MAX = 20_000  # remembered answers, about 55 years of days
+
+
 class CalendarGap(LookupError):
     """No holiday data for ``year``: working days cannot be known for sure."""
 
@@ -151,6 +154,9 @@ class WorkCalendar:
         self.holiday_dir = Path(holiday_dir) if holiday_dir is not None else PACKAGED_HOLIDAY_DIR
         self._lib_years = _library_years()
         self._admin: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
+        # answers already worked out (a case list asks about the same few days for every row); emptied
+        # whenever an administrator file is loaded
+        self._known: dict[date, bool] = {}
         if self.holiday_dir.is_dir():
             for path in sorted(self.holiday_dir.glob("*.yaml")):
                 self.load_file(path)
@@ -166,6 +172,7 @@ class WorkCalendar:
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise ValueError(f"{path}: {exc}") from None
         self._admin[year] = (frozenset(holidays), frozenset(workdays))
+        self._known.clear()
         return year
 
     def save_admin_file(self, yaml_text: str, holiday_dir: str | Path | None = None) -> Path:
@@ -183,6 +190,7 @@ class WorkCalendar:
             Path(tmp).unlink(missing_ok=True)
             raise
         self._admin[year] = (frozenset(holidays), frozenset(workdays))
+        self._known.clear()
         return target
 
     def covered_years(self) -> set[int]:
@@ -210,6 +218,15 @@ class WorkCalendar:
         """True on a Chinese working day; raises CalendarGap for a year without data."""
         if isinstance(d, datetime):
             d = d.date()
+        known = self._known.get(d)
+        if known is None:
+            known = self._lookup(d)
+            if len(self._known) >= _KNOWN_MAX:  # dates from requests (?now=) must not grow it forever
+                self._known.clear()
+            self._known[d] = known
+        return known
+
+    def _lookup(self, d: date) -> bool:
         admin = self._admin.get(d.year)
         if admin is not None:
             holidays, workdays = admin

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import BindParameter, Integer, Select, String, bindparam, func, or_, select
@@ -72,7 +73,7 @@ def _relation(user: User | None, case: CaseLike, co_units: list[str]) -> str | N
     return wf.CO if user.unit_code in co_units else wf.OTHER
 
 
-def to_out(
+def shown(
     case: CaseLike,
     user: User | None,
     ctx: CaseContext,
@@ -80,9 +81,9 @@ def to_out(
     co_units: list[str],
     threshold: datetime | None = None,
     cls: type[CaseOut] = CaseOut,
-) -> CaseOut:
-    """How ``user`` sees the case: its fields and what the pages add (labels, traffic light, the
-    actions the workflow allows this user), validated once from one dict."""
+) -> dict[str, Any]:
+    """How ``user`` sees the case, as the values of ``cls`` (not yet validated): its fields and what the
+    pages add — labels, traffic light, the actions the workflow allows this user — masked as due."""
     values = row_values(cls, case)
     values["co_units"] = co_units
     values["status_label"] = wf.LABELS.get(case.status, case.status)
@@ -104,7 +105,33 @@ def to_out(
     if not staff and (user is None or case.confidential):
         values["citizen_phone"] = mask_phone(case.citizen_phone)
         values["citizen_name"] = mask_name(case.citizen_name)
-    return cls.model_validate(values)
+    return values
+
+
+def to_out(
+    case: CaseLike,
+    user: User | None,
+    ctx: CaseContext,
+    now: datetime,
+    co_units: list[str],
+    threshold: datetime | None = None,
+    cls: type[CaseOut] = CaseOut,
+) -> CaseOut:
+    """:func:`shown`, validated once as ``cls``."""
+    return cls.model_validate(shown(case, user, ctx, now, co_units, threshold, cls))
+
+
+# CaseOut's fields in order: a page of cases goes out as plain dicts of these keys
+_OUT_KEYS = tuple(CaseOut.model_fields)
+_out_values = itemgetter(*_OUT_KEYS)
+
+
+def out_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """:func:`shown`'s values cut to CaseOut's fields in its order — what ``CaseOut.model_dump`` of the
+    validated model gives for a row read from the database, whose columns already have the fields'
+    types (tests/integration/test_case_list_json.py holds the two equal), without validating
+    every row of a page a second time. :func:`shown` sets every field that is not a column."""
+    return dict(zip(_OUT_KEYS, _out_values(values), strict=True))
 
 
 class json_codes(FunctionElement[str]):
@@ -139,7 +166,12 @@ def co_units_column() -> Any:
 
 
 def _codes(raw: str | None) -> list[str]:
-    return [str(c) for c in json.loads(raw)] if raw else []
+    return list(_parsed_codes(raw)) if raw else []
+
+
+@lru_cache(maxsize=1024)
+def _parsed_codes(raw: str) -> tuple[str, ...]:  # the same few sets of co-units come back on every page
+    return tuple(str(c) for c in json.loads(raw))
 
 
 def watchers_column() -> Any:
@@ -186,14 +218,12 @@ async def case_with_events(
     rows = await db.read(_CASE_WITH_EVENTS, {"number": number})
     if not rows:
         return None
-    first = rows[0]._mapping
-    case = RowView({k: first[k] for k in _CASE_KEYS})
-    co, watchers = _codes(first["co_units_json"]), list(dict.fromkeys(_codes(first["watchers_json"])))
-    events = [
-        RowView({k: m[f"ev_{k}"] for k in _EVENT_KEYS})
-        for m in (r._mapping for r in rows)
-        if m["ev_id"] is not None
-    ]
+    # positional: the case's columns, co_units_json, watchers_json, then the event's (_case_with_events_statement)
+    n, first = len(_CASE_KEYS), rows[0]
+    case = RowView(dict(zip(_CASE_KEYS, first, strict=False)))
+    co, watchers = _codes(first[n]), list(dict.fromkeys(_codes(first[n + 1])))
+    ev = n + 2
+    events = [RowView(dict(zip(_EVENT_KEYS, r[ev:], strict=True))) for r in rows if r[ev] is not None]
     return case, co, watchers, events
 
 
@@ -258,14 +288,16 @@ async def list_cases(
     if platform:
         params["platform"] = platform
     # the page, each row's co-units and the total in ONE query (count(*) OVER () before LIMIT)
-    page = [r._mapping for r in await db.read(page_q, params)]
+    # positional: the case's columns in _CASE_KEYS order, then co_units_json and total (_list_statements)
+    n = len(_CASE_KEYS)
+    page = await db.read(page_q, params)
     if page:
-        total = int(page[0]["total"])
+        total = int(page[0][n + 1])
     elif offset:  # past the end: the page says nothing about the total
         total = int((await db.read(count_q, params))[0][0] or 0)
     else:
         total = 0
-    return [(RowView({k: m[k] for k in _CASE_KEYS}), _codes(m["co_units_json"])) for m in page], total
+    return [(RowView(dict(zip(_CASE_KEYS, r, strict=False))), _codes(r[n])) for r in page], total
 
 
 def _scope_of(user: User) -> str:

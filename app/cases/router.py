@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
+from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -163,7 +164,8 @@ async def list_cases(request: Request, user: AnyoneReading, f: Annotated[CaseQue
     )
     now = utcnow()
     threshold = ctx.clock().near_threshold(now)
-    return _json(CaseList(items=[queries.to_out(r, user, ctx, now, co, threshold) for r, co in page], total=total))
+    items = [queries.out_fields(queries.shown(r, user, ctx, now, co, threshold)) for r, co in page]
+    return Response(to_json({"items": items, "total": total}), media_type="application/json")
 
 
 @router.get("/board", response_model=BoardOut)

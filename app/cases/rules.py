@@ -4,11 +4,12 @@ an administrator overrides any of them with YAML (``settings.case_rules``, i.e. 
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from app.runtime import Key
 from callflow.calendar import normalise_windows
@@ -122,8 +123,6 @@ class CaseRules(BaseModel):
     outbox_max_attempts: int = 20
     outbox_retry_s: float = 60
 
-    _names: dict[str, str] | None = PrivateAttr(default=None)
-
     @field_validator("work_windows")
     @classmethod
     def _windows(cls, v: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -143,11 +142,11 @@ class CaseRules(BaseModel):
 
     def category_names(self) -> dict[str, str]:
         """Code -> display name (built once per rules object: every case shown asks)."""
-        if self._names is None:
-            self._names = self._build_names()
         return self._names
 
-    def _build_names(self) -> dict[str, str]:
+    # a plain attribute once built (a pydantic private attribute costs a __getattr__ round per read)
+    @cached_property
+    def _names(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for top in self.categories:
             out[top.code] = top.name
