@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +39,7 @@ from app.cases.schemas import (
 from app.db import RowView, row_values, utcnow
 from app.deps import HubDep, SessionDep
 from app.events import EventHub, commit_and_publish
+from app.query_model import openapi_parameters, query_model
 from app.runtime import Runtime, get_runtime
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
@@ -114,8 +115,8 @@ async def create(data: CaseCreate, session: SessionDep, hub: HubDep, user: Offic
 
 
 class CaseQuery(BaseModel):
-    """The case list's filters (query parameters), validated as one model: cheaper per request than
-    eleven separate parameters, the same names, bounds and OpenAPI description."""
+    """The case list's filters (query parameters), validated as one model (app.query_model): cheaper
+    per request than eleven separate parameters, the same names, bounds and OpenAPI description."""
 
     status: str | None = Field(None, description="states, comma-separated")
     citizen_phone: str | None = None
@@ -130,11 +131,13 @@ class CaseQuery(BaseModel):
     offset: int = Field(0, ge=0, le=MAX_OFFSET, description=f"rows to skip (at most {MAX_OFFSET})")
 
 
-@router.get("", response_model=CaseList)
-async def list_cases(request: Request, user: AnyoneReading, f: Annotated[CaseQuery, Query()]) -> Response:
+@router.get("", response_model=CaseList, openapi_extra=openapi_parameters(CaseQuery))
+async def list_cases(
+    request: Request, user: AnyoneReading, f: Annotated[CaseQuery, Depends(query_model(CaseQuery))]
+) -> Response:
+    """Case search: by status (comma-separated), phone, unit, platform, number, words and dates."""
     status, citizen_phone, unit, platform, overdue = f.status, f.citizen_phone, f.unit, f.platform, f.overdue
     number, q, created_from, created_to, limit, offset = f.number, f.q, f.created_from, f.created_to, f.limit, f.offset
-    """Case search: by status (comma-separated), phone, unit, platform, number, words and dates."""
     if citizen_phone and user.role is Role.unit:
         raise HTTPException(403, "unit handlers cannot search cases by phone number")
     if status and not set(status.split(",")) <= set(wf.STATES):

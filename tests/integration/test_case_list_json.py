@@ -35,3 +35,18 @@ async def test_the_list_shows_each_case_as_its_page_does(tmp_path, db_url):
         assert seen[plain]["co_units"] == ["km-power"] and seen[plain]["category_name"] == "城乡建设/供水"
         assert seen[plain]["status_label"] and seen[plain]["light"] in ("green", "yellow", "red")
         assert seen[plain]["allowed_actions"] == ["progress", "reply", "request_extension", "return"]  # the lead unit, signed
+
+
+async def test_the_list_filters_are_documented_and_refused_as_before(tmp_path, sqlite_url):
+    async with world(tmp_path, sqlite_url) as w:
+        op = (await w.client.get("/openapi.json")).json()["paths"]["/api/cases"]["get"]
+        params = {p["name"]: p for p in op["parameters"]}
+        assert list(params) == ["status", "citizen_phone", "unit", "platform", "overdue", "number", "q",
+                                "created_from", "created_to", "limit", "offset"]  # fmt: skip
+        assert params["limit"]["in"] == "query" and params["limit"]["schema"]["maximum"] == 500
+        assert params["q"]["description"] == "words in the summary, detail or answer"
+        r = await w.client.get("/api/cases", params={"limit": "0", "created_from": "昨天"}, headers=w.h["km.agent"])
+        assert r.status_code == 422
+        assert sorted(tuple(e["loc"]) for e in r.json()["detail"]) == [("query", "created_from"), ("query", "limit")]
+        r = await w.client.get("/api/cases", params={"limit": "2", "overdue": "false"}, headers=w.h["km.agent"])
+        assert r.status_code == 200 and r.json()["items"] == []
