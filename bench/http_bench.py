@@ -42,6 +42,8 @@ from bench.backend import (  # noqa: E402
     free_port,
     hotline_run,
     loadavg,
+    machine_cpu,
+    postgres_cpu_s,
     wait_healthy,
 )
 from bench.wrk import run_wrk  # noqa: E402
@@ -162,7 +164,7 @@ async def one_setting(a: argparse.Namespace, workers: int) -> dict[str, Any]:
                     for name in TARGETS:
                         url, hdr = urls[name]
                         server = ref.pid if name == "reference" else proc.pid
-                        cpu0 = cpu_s(server)
+                        cpu0, pg0, (busy0, total0) = cpu_s(server), postgres_cpu_s(), machine_cpu()
                         res = run_wrk(url, hdr, seconds=a.seconds, connections=a.connections)
                         if res is None:
                             raise SystemExit("wrk is not installed (scripts/install-system-deps.sh)")
@@ -170,6 +172,11 @@ async def one_setting(a: argparse.Namespace, workers: int) -> dict[str, Any]:
                         # whatever share of the CPUs the other jobs on the machine left them
                         served = (res["req_per_s"] or 0) * a.seconds
                         res["cpu_ms_per_req"] = round((cpu_s(server) - cpu0) * 1000 / served, 3) if served else None
+                        # PostgreSQL's share of a request, and how much of the cores the whole machine used:
+                        # throughput stops growing with workers once the cores are busy
+                        res["pg_cpu_ms_per_req"] = round((postgres_cpu_s() - pg0) * 1000 / served, 3) if served else None
+                        busy1, total1 = machine_cpu()
+                        res["cores_busy"] = round((busy1 - busy0) / (total1 - total0), 3) if total1 > total0 else None
                         res["loadavg"] = loadavg()
                         row[name] = res
                     rounds.append(row)
@@ -192,6 +199,8 @@ async def one_setting(a: argparse.Namespace, workers: int) -> dict[str, Any]:
         },
         "p99_ms_median": {t: statistics.median(r[t]["p99_ms"] for r in rounds) for t in TARGETS},
         "cpu_ms_per_req_median": {t: statistics.median(r[t]["cpu_ms_per_req"] for r in rounds) for t in TARGETS},
+        "pg_cpu_ms_per_req_median": {t: statistics.median(r[t]["pg_cpu_ms_per_req"] for r in rounds) for t in TARGETS},
+        "cores_busy_median": {t: statistics.median(r[t]["cores_busy"] for r in rounds) for t in TARGETS},
         # the reference's CPU per request over the target's: the same ratio as req/s when both had the
         # CPUs to themselves
         "cpu_ratio_to_reference": {
@@ -238,8 +247,9 @@ def report(out: dict[str, Any]) -> str:
         f"`{out['command']}` — wrk {out['wrk']}; log level {out['log_level']}; {out['machine']}.",
         "",
         "| workers | target | req/s (median) | ratio to reference | median of round ratios | goal | p99 ms "
-        "| server CPU ms/request | CPU ratio (reference's CPU/request ÷ target's) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| server CPU ms/request | CPU ratio (reference's CPU/request ÷ target's) | PostgreSQL CPU ms/request "
+        "| cores busy (whole machine) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for s in out["settings"]:
         for t in TARGETS:
@@ -249,7 +259,9 @@ def report(out: dict[str, Any]) -> str:
             lines.append(
                 f"| {s['workers']} | {t} | {s['median_req_per_s'][t]} | {ratio} | {rr} | "
                 f"{'≥ ' + str(goal) if goal else '—'} | {s['p99_ms_median'][t]} | "
-                f"{s['cpu_ms_per_req_median'][t]} | {s['cpu_ratio_to_reference'].get(t, 1.0)} |"
+                f"{s['cpu_ms_per_req_median'][t]} | {s['cpu_ratio_to_reference'].get(t, 1.0)} | "
+                f"{s.get('pg_cpu_ms_per_req_median', {}).get(t, '—')} | "
+                f"{format(s['cores_busy_median'][t], '.0%') if s.get('cores_busy_median') else '—'} |"
             )
     lines.append("")
     for s in out["settings"]:
