@@ -47,7 +47,16 @@ def _article(raw: dict[str, Any], status: str, where: str, errors: list[str]) ->
 
 
 def parse_csv(text: str, status: str = "draft") -> tuple[list[tuple[str, ArticleIn]], list[str]]:
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    # newline="": the csv module reads the line ends itself (a quoted field may hold a new line; a file
+    # saved on Windows or an old Mac ends lines in \r\n or \r)
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        return _csv_rows(reader, status)
+    except csv.Error as e:  # a field over the csv module's size limit, a stray quote in strict files…
+        return [], [f"line {reader.line_num}: not readable as CSV ({e})"]
+
+
+def _csv_rows(reader: Any, status: str) -> tuple[list[tuple[str, ArticleIn]], list[str]]:
     header = next(reader, None)
     if not header:
         return [], ["empty CSV"]

@@ -274,6 +274,11 @@ async def test_import_csv_and_markdown_all_or_nothing(tmp_path, db_url):
             "/api/kb/import", json={"format": "csv", "content": "a,b\n1,2\n"}, headers=w.h["km.sup"]
         )
         assert r.status_code == 422 and "header" in r.text
+        # hostile CSV (found by the schema fuzzer): a bare carriage return inside a field, a field over the
+        # csv module's limit — a clear refusal naming the line, never a server error
+        for content, said in (("标题,正文\n好\r的,内容\n", "line 2: body"), ("标题,正文\nx," + "长" * 140_000 + "\n", "line 2: not readable as CSV")):
+            r = await w.client.post("/api/kb/import", json={"format": "csv", "content": content}, headers=w.h["km.sup"])
+            assert r.status_code == 422 and said in r.text, r.text[:300]
         r = await w.client.post(
             "/api/kb/import", json={"format": "csv", "content": CSV}, headers=w.h["km.agent"]
         )
