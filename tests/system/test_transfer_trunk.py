@@ -33,7 +33,7 @@ from tests.system.softphone import (
     open_all_day_config,
     with_test_wrapup,
 )
-from tests.system.transfer_desk import _talking, _transfer, _wrapup, sip_port_pair
+from tests.system.transfer_desk import _talking, _transfer, _wrapup, li_staffed, sip_port_pair
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.system
@@ -131,6 +131,7 @@ async def test_transfer_to_the_province_crosses_the_trunk_with_the_case(tmp_path
         settings, base, li, wu = d.settings, d.base, d.li, d.wu
         ami_pref, ami_prov, pref, prov = d.ami_pref, d.ami_prov, d.pref, d.prov
 
+        await li_staffed(d.app)
         call = await place_call(settings.asterisk[0], DALI_MOBILE, hangup=False, hold_s=90)
         assert call.queue == "q-dali", call.to_dict()
         await li.wait_for_selector(f"#bound:has-text('{call.uniqueid}')", timeout=PW_TIMEOUT_MS)
@@ -176,6 +177,7 @@ async def test_transfer_to_the_province_crosses_the_trunk_with_the_case(tmp_path
         # wu's phone; wu's page pops with the Dali caller, region and li's note; li completes
         await li.wait_for_selector("#state[data-state=available]", timeout=PW_TIMEOUT_MS)
         await wu.wait_for_selector("#state[data-state=available]", timeout=PW_TIMEOUT_MS)
+        await li_staffed(d.app)
         call3 = await place_call(settings.asterisk[0], DALI_MOBILE, hangup=False, hold_s=90)
         await li.wait_for_selector(f"#bound:has-text('{call3.uniqueid}')", timeout=PW_TIMEOUT_MS)
         await _transfer(li, "agent", "wu.prov", "attended", "省医保局的同事请接一下")
@@ -209,6 +211,7 @@ async def test_transfer_to_the_province_crosses_the_trunk_with_the_case(tmp_path
         await li.wait_for_selector("#state[data-state=available]", timeout=PW_TIMEOUT_MS)
         prov.stop()
         try:
+            await li_staffed(d.app)
             call2 = await place_call(settings.asterisk[0], DALI_MOBILE, hangup=False, hold_s=90)
             try:
                 await li.wait_for_selector(f"#bound:has-text('{call2.uniqueid}')", timeout=PW_TIMEOUT_MS)
@@ -228,6 +231,7 @@ async def test_transfer_to_the_province_crosses_the_trunk_with_the_case(tmp_path
 
             # the colleague on the dead server, blind: the caller stays with (or comes back to) li
             await li.wait_for_selector("#state[data-state=available]", timeout=PW_TIMEOUT_MS)
+            await li_staffed(d.app)
             call4 = await place_call(settings.asterisk[0], DALI_MOBILE, hangup=False, hold_s=90)
             await li.wait_for_selector(f"#bound:has-text('{call4.uniqueid}')", timeout=PW_TIMEOUT_MS)
             await li.evaluate("document.getElementById('xfermsg').textContent = ''")
@@ -256,6 +260,7 @@ async def test_a_dead_trunk_returns_the_caller_to_the_transferring_agent(tmp_pat
         for kind, target, mode in (("queue", "q-province", "blind"), ("queue", "q-province", "attended"),
                                    ("agent", "wu.prov", "attended"), ("agent", "wu.prov", "blind")):  # fmt: skip
             await li.wait_for_selector("#state[data-state=available]", timeout=PW_TIMEOUT_MS)
+            await li_staffed(d.app)
             call = await place_call(d.settings.asterisk[0], DALI_MOBILE, hangup=False, hold_s=90)
             try:  # (a loaded machine: the queue, AMI and the page's socket get twice the usual time)
                 await li.wait_for_selector(f"#bound:has-text('{call.uniqueid}')", timeout=2 * PW_TIMEOUT_MS)
@@ -300,6 +305,7 @@ async def test_the_province_agents_leg_is_recorded_on_the_call(tmp_path, sqlite_
     async with AsyncExitStack() as stack:
         d = await _desks(stack, tmp_path, sqlite_url, two_servers, mics={"wu.prov": wu_mic}, recordings=True)
         li, ami_prov = d.li, d.ami_prov
+        await li_staffed(d.app)
         call = await place_call(d.settings.asterisk[0], DALI_MOBILE, hangup=False, hold_s=90)
         assert call.queue == "q-dali", call.to_dict()
         await li.wait_for_selector(f"#bound:has-text('{call.uniqueid}')", timeout=PW_TIMEOUT_MS)

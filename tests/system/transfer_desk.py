@@ -118,16 +118,35 @@ async def _desks(
     return app, base, phones, pages
 
 
+async def li_staffed(app: Any, steady_s: float = WRAPUP_S + 1.5, timeout: float = 60) -> None:
+    """Wait until the routing decision will see li staffed in q-dali (the backend's live state: signed
+    in, not paused) and still does ``steady_s`` later. The desktop says 空闲 as soon as a call ends, but
+    the wrap-up pause follows AgentComplete, which a loaded machine delivers a moment later: a call
+    placed in that gap is routed while li is paused — straight to the province (多援一), by design."""
+    from app.telephony.lifecycle import TELEPHONY
+
+    state = app.state.runtime.require(TELEPHONY).state
+    loop = asyncio.get_running_loop()
+    since: list[float] = []
+
+    def steady() -> bool:
+        if (state.agents_by_queue() or {}).get("q-dali") != 1:
+            since.clear()
+            return False
+        if not since:
+            since.append(loop.time())
+        return loop.time() - since[0] >= steady_s
+
+    await wait_until(steady, timeout, f"li staffed in q-dali for {steady_s} s",
+                     describe=lambda: [(m.interface, m.status, m.paused, m.reason)
+                                       for q in state.queues.values() for m in q.members.values()])  # fmt: skip
+
+
 async def _answered_by_li(
     asterisk: Any, ami: AmiWatch, pages: dict, hold_s: int = 90, app: Any = None
 ) -> Any:
-    if app is not None:  # the routing decision reads the backend's live state: li staffed in q-dali
-        from app.telephony.lifecycle import TELEPHONY
-
-        state = app.state.runtime.require(TELEPHONY).state
-        await wait_until(
-            lambda: (state.agents_by_queue() or {}).get("q-dali") == 1, 30, "li staffed in q-dali"
-        )
+    if app is not None:
+        await li_staffed(app)
     call = await place_call(asterisk.server, DALI_MOBILE, hangup=False, hold_s=hold_s)
     assert call.queue == "q-dali", call.to_dict()
     await ami.wait_for(lambda e: e.get("Event") == "AgentConnect" and e.get("Uniqueid") == call.uniqueid, 30)
