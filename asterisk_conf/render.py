@@ -11,6 +11,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asterisk_conf.ami_rights import AMI_EVENTS, AMI_READ, AMI_WRITE
 from asterisk_conf.dialplan import extensions_conf
 from callflow import HotlineConfig, skills
 from ivr import prompts
@@ -33,37 +34,6 @@ bridge_simple bridge_native_rtp bridge_softmix bridge_holding cdr_csv chan_rtp r
 # The AMI events the backend consumes (app/telephony/subscriptions.py and listeners such as the
 # survey/call-back originators). Rendered as an eventfilter whitelist: Asterisk then does not send the
 # flood of Newchannel/Newstate/... events that would cost every AMI client CPU at high call rates.
-# Responses to list actions (QueueStatus, CoreShowChannels) are not filtered. A follower process's
-# session narrows this further to class `call` (docs/adr/2026-12-03-ami-event-mask.md).
-AMI_EVENTS = (
-    "QueueCallerJoin",
-    "QueueCallerLeave",
-    "QueueCallerAbandon",
-    "AgentCalled",
-    "AgentConnect",
-    "AgentComplete",
-    "AgentRingNoAnswer",
-    "AgentDump",
-    "QueueMemberStatus",
-    "QueueMemberAdded",
-    "QueueMemberRemoved",
-    "QueueMemberPause",
-    "QueueMemberPaused",
-    "QueueMemberPenalty",
-    "UserEvent",
-    "Hangup",
-    "OriginateResponse",
-    "DialBegin",
-    "DialEnd",
-    "BridgeEnter",
-    "BridgeLeave",
-    "FullyBooted",
-    "Shutdown",
-    "Reload",
-    "ContactStatus",
-)
-
-
 @dataclass
 class SipAgent:
     endpoint: str  # e.g. agent-1001
@@ -151,32 +121,6 @@ def modules_conf(p: RenderParams | None = None) -> str:
     extra = ["res_crypto", "chan_iax2"] if p is not None and p.iax_port else []
     loads = "\n".join(f"load => {m}.so" for m in MODULES + extra)
     return f"[modules]\nautoload = no\n{loads}\n"
-
-
-# Least privilege for the backend's AMI user: the event classes it consumes and the action classes of
-# what it sends (an action needs any one of its classes). It may never *send* system or command actions
-# (restart, module load, any CLI command). It reads system-class events: FullyBooted (panoramisk sends
-# actions queued during a reconnect on it) and ContactStatus/Reload; without them agents never became
-# available in the system tests. Reading grants no power.
-AMI_READ = ("call", "agent", "user", "system")  # queue/agent events, Hangup/Dial*, UserEvent, FullyBooted
-AMI_ACTION_CLASS: dict[str, str | None] = {
-    "Ping": None,  # no class needed
-    "QueueStatus": None,
-    "Events": None,  # a follower narrows its own event mask (docs/adr/2026-12-03-ami-event-mask.md)
-    "CoreShowChannels": "reporting",  # system or reporting
-    "QueueAdd": "agent",
-    "QueueRemove": "agent",
-    "QueuePause": "agent",
-    "QueuePenalty": "agent",  # an agent's skill level changed while signed in
-    "Originate": "originate",
-    "Hangup": "call",  # system or call
-    "Redirect": "call",  # blind transfer of the caller (docs/adr/live-transfer.md)
-    "Setvar": "call",  # the transfer's target on the channel before the Redirect / Atxfer
-    "Atxfer": "call",  # attended transfer from the agent's channel
-    "Status": "call",
-    "UserEvent": "user",
-}
-AMI_WRITE = tuple(sorted({c for c in AMI_ACTION_CLASS.values() if c}))
 
 
 def manager_conf(p: RenderParams) -> str:

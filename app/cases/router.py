@@ -17,7 +17,7 @@ from app.auth.deps import reader_with_roles, require_roles
 from app.auth.models import Role, User
 from app.bounds import MAX_OFFSET
 from app.cases import events as ev_build
-from app.cases import queries, service
+from app.cases import queries, service, views
 from app.cases import workflow as wf
 from app.cases.context import CaseContext, of_runtime
 from app.cases.models import Case, CaseEvent
@@ -103,7 +103,7 @@ async def create(data: CaseCreate, session: SessionDep, hub: HubDep, user: Offic
     dups = await service.find_duplicates(session, case)
     now = utcnow()
     out = CaseCreated(
-        case=queries.to_out(case, user, ctx, now, []),
+        case=views.to_out(case, user, ctx, now, []),
         possible_duplicates=[
             DuplicateOut(number=d.number, status=d.status, summary=d.summary, created_at=d.created_at)
             for d in dups
@@ -167,7 +167,7 @@ async def list_cases(
     )
     now = utcnow()
     threshold = ctx.clock().near_threshold(now)
-    items = [queries.out_fields(queries.shown(r, user, ctx, now, co, threshold)) for r, co in page]
+    items = [views.out_fields(views.shown(r, user, ctx, now, co, threshold)) for r, co in page]
     return Response(to_json({"items": items, "total": total}), media_type="application/json")
 
 
@@ -181,7 +181,7 @@ async def board(session: SessionDep, user: Office, ctx: Ctx, now: datetime | Non
     co = await queries.co_units_of(session, [c.id for c in every])
 
     def outs(rows: list[Case]) -> list[CaseOut]:
-        return [queries.to_out(r, user, ctx, now, co[r.id], b["threshold"]) for r in rows]
+        return [views.to_out(r, user, ctx, now, co[r.id], b["threshold"]) for r in rows]
 
     return BoardOut(
         now=now,
@@ -214,7 +214,7 @@ async def _detail(
 def _detail_json(
     case: queries.CaseLike, co: list[str], events: Sequence[CaseEvent | RowView], user: User, ctx: CaseContext
 ) -> Response:
-    out = queries.to_out(case, user, ctx, utcnow(), co, cls=CaseDetail)
+    out = views.to_out(case, user, ctx, utcnow(), co, cls=CaseDetail)
     assert isinstance(out, CaseDetail)
     out.events = [_event_out(e) for e in events]
     return _json(out)

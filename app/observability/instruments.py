@@ -77,7 +77,7 @@ _ami_events: dict[tuple[str, bool, str], Counter] = {}
 
 def observe_ami_event(server: str, leading: bool, event: str) -> None:
     """Hook for the AMI sessions (app.telephony.lifecycle): one call per event received. The event
-    names are bounded by manager.conf's eventfilter (asterisk_conf.render.AMI_EVENTS)."""
+    names are bounded by manager.conf's eventfilter (asterisk_conf.ami_rights.AMI_EVENTS)."""
     key = (server, leading, event)
     child = _ami_events.get(key)
     if child is None:

@@ -1,6 +1,6 @@
 """The case list shows every case exactly as the case's own page does (without the log), for each role —
 masking, labels, traffic light, allowed actions — and in CaseOut's shape, though the list writes its
-rows without validating each one again (app.cases.queries.out_fields). SQLite and PostgreSQL."""
+rows without validating each one again (app.cases.views.out_fields). SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ def mode(p: Path) -> int:
 
 
 def test_rendered_asterisk_config_is_private_and_ami_rights_are_least(tmp_path):
-    from asterisk_conf.render import AMI_ACTION_CLASS, AMI_READ, AMI_WRITE, RenderParams, render
+    from asterisk_conf.ami_rights import AMI_ACTION_CLASS, AMI_READ, AMI_WRITE
+    from asterisk_conf.render import RenderParams, render
     from callflow import load_config
 
     render(load_config(), RenderParams(base_dir=tmp_path / "ast", ami_secret="s3cret-ami", agi_secret="k3y"))

@@ -6,7 +6,8 @@ import re
 
 from app.telephony.handlers import DECISION_EVENT
 from app.telephony.subscriptions import SUBSCRIPTIONS
-from asterisk_conf.render import AMI_EVENTS, RenderParams, manager_conf
+from asterisk_conf.ami_rights import AMI_EVENTS
+from asterisk_conf.render import RenderParams, manager_conf
 
 
 def test_subscribed_events_pass_the_rendered_filter(tmp_path):

@@ -11,8 +11,8 @@ import pytest
 from app.auth.models import Role, User
 from app.cases.context import current
 from app.cases.models import Case, CaseEvent
-from app.cases.queries import to_out
 from app.cases.schemas import CaseDetail, CaseOut, EventOut
+from app.cases.views import to_out
 from app.db import RowView, validate_row
 from app.observability.logging import _SECRETS, redact
 
