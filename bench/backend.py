@@ -35,12 +35,19 @@ def cpu_s(pid: int) -> float:
     import psutil
 
     p = psutil.Process(pid)
+    return _cpu_of([p, *p.children(recursive=True)])
+
+
+def _cpu_of(procs: Any) -> float:
+    """User + system CPU seconds of these psutil processes (one that is gone counts nothing)."""
+    import psutil
+
     total = 0.0
-    for proc in [p, *p.children(recursive=True)]:
+    for proc in procs:
         try:
             t = proc.cpu_times()
             total += t.user + t.system
-        except psutil.NoSuchProcess:
+        except psutil.Error:
             pass
     return total
 
@@ -75,15 +82,7 @@ def postgres_cpu_s() -> float:
     """CPU seconds used so far by this machine's PostgreSQL server processes (every database's)."""
     import psutil
 
-    total = 0.0
-    for proc in psutil.process_iter(["name"]):
-        if proc.info["name"] in ("postgres", "postmaster"):
-            try:
-                t = proc.cpu_times()
-                total += t.user + t.system
-            except psutil.Error:
-                pass
-    return total
+    return _cpu_of(p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster"))
 
 
 def loadavg() -> list[float]:
