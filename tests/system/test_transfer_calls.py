@@ -47,7 +47,7 @@ async def test_blind_transfer_to_the_province_pops_with_the_case_and_an_unreacha
         li, wu = pages["li.dali"], pages["wu.prov"]
         ami = await stack.enter_async_context(AmiWatch(asterisk))
 
-        call = await _answered_by_li(asterisk, ami, pages, app=app)
+        call = await _answered_by_li(asterisk, ami, pages, app=app, phones=phones)
         # the Dali agent starts the case, then hands the call to the province with a note
         number = await _file_case(li, "跨州市医保转移接续咨询")
         await _transfer(li, "queue", "q-province", "blind", "涉及省级部门，请省平台受理")
@@ -76,7 +76,7 @@ async def test_blind_transfer_to_the_province_pops_with_the_case_and_an_unreacha
         await ami.conn.action({"Action": "Hangup", "Channel": call.channel})
         await li.wait_for_selector("#state[data-state=available]", timeout=PW_TIMEOUT_MS)
         rang_before = _rang(phones["li.dali"])
-        call2 = await _answered_by_li(asterisk, ami, pages, app=app)
+        call2 = await _answered_by_li(asterisk, ami, pages, app=app, phones=phones)
         await _transfer(li, "agent", "zhou.km", "blind", "请昆明同事处理")
         await _see(li, app, "来电已回到您")
         assert "对方不可达" in (await li.text_content("#xfermsg") or "")
@@ -97,7 +97,7 @@ async def test_attended_transfer_completes_and_a_caller_hanging_up_mid_consultat
         li, wu = pages["li.dali"], pages["wu.prov"]
         ami = await stack.enter_async_context(AmiWatch(asterisk))
 
-        call = await _answered_by_li(asterisk, ami, pages, app=app)
+        call = await _answered_by_li(asterisk, ami, pages, app=app, phones=phones)
         await _transfer(li, "agent", "wu.prov", "attended", "先和您说明情况")
         await _see(li, app, "对方已接听")
         await wu.wait_for_selector(f"#pcaller:text-is('{DALI_MOBILE}')", timeout=PW_TIMEOUT_MS)
@@ -128,7 +128,7 @@ async def test_attended_transfer_completes_and_a_caller_hanging_up_mid_consultat
         except Exception as e:
             chans = asterisk.sandbox.cli("core show channels concise")
             raise AssertionError(f"li shows {await li.text_content('#state')!r}; channels {chans}") from e
-        call2 = await _answered_by_li(asterisk, ami, pages, app=app)
+        call2 = await _answered_by_li(asterisk, ami, pages, app=app, phones=phones)
         await _transfer(li, "agent", "wu.prov", "attended", "咨询")
         await _see(li, app, "对方已接听")
         await ami.conn.action({"Action": "Hangup", "Channel": call2.channel})
@@ -154,7 +154,7 @@ async def test_attended_transfer_to_another_platforms_queue_pops_the_case_and_co
         li, wu = pages["li.dali"], pages["wu.prov"]
         ami = await stack.enter_async_context(AmiWatch(asterisk))
 
-        call = await _answered_by_li(asterisk, ami, pages, app=app)
+        call = await _answered_by_li(asterisk, ami, pages, app=app, phones=phones)
         number = await _file_case(li, "跨州市社保关系转移")
         await _transfer(li, "queue", "q-province", "attended", "已核实身份，需省人社厅答复")
 
@@ -187,7 +187,7 @@ async def test_attended_transfer_to_another_platforms_queue_pops_the_case_and_co
         await wait_until(phones_busy, 30, "both phones free", check=lambda b: b == [])
         await li.wait_for_selector("#state[data-state=available]", timeout=PW_TIMEOUT_MS)
         await wu.wait_for_selector("#state[data-state=available]", timeout=PW_TIMEOUT_MS)
-        call2 = await _answered_by_li(asterisk, ami, pages, app=app)
+        call2 = await _answered_by_li(asterisk, ami, pages, app=app, phones=phones)
         await _transfer(li, "queue", "q-province", "attended", "先咨询，可能取消")
         await _see(li, app, "对方已接听")
         await li.click("#x_cancel")
@@ -220,7 +220,7 @@ async def test_transfer_faults_leave_the_caller_with_the_agent_and_say_so(tmp_pa
         app, base, phones, pages = await _desks(stack, tmp_path, db_url, asterisk)
         li = pages["li.dali"]
         ami = await stack.enter_async_context(AmiWatch(asterisk))
-        call = await _answered_by_li(asterisk, ami, pages, app=app)
+        call = await _answered_by_li(asterisk, ami, pages, app=app, phones=phones)
 
         def caller_with_li() -> bool:
             return _talking(asterisk.sandbox.cli, call.channel, "PJSIP/agent-1001")

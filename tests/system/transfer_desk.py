@@ -143,13 +143,24 @@ async def li_staffed(app: Any, steady_s: float = WRAPUP_S + 1.5, timeout: float 
 
 
 async def _answered_by_li(
-    asterisk: Any, ami: AmiWatch, pages: dict, hold_s: int = 90, app: Any = None
+    asterisk: Any, ami: AmiWatch, pages: dict, hold_s: int = 90, app: Any = None, phones: dict | None = None
 ) -> Any:
     if app is not None:
         await li_staffed(app)
     call = await place_call(asterisk.server, DALI_MOBILE, hangup=False, hold_s=hold_s)
     assert call.queue == "q-dali", call.to_dict()
-    await ami.wait_for(lambda e: e.get("Event") == "AgentConnect" and e.get("Uniqueid") == call.uniqueid, 30)
+    # li's phone answers 2 s after it rings; the queue rings 15 s, pauses 2 s and rings again, as in
+    # production: allow one such retry (a starved baresip can miss its first ring), say what the phone saw
+    try:
+        await ami.wait_for(
+            lambda e: e.get("Event") == "AgentConnect" and e.get("Uniqueid") == call.uniqueid, 50
+        )
+    except AssertionError as e:
+        seen = [
+            {k: v for k, v in ev.items() if k in ("type", "class", "response", "ok", "data", "param")}
+            for ev in (phones["li.dali"].events if phones else [])
+        ]
+        raise AssertionError(f"li never answered: {e}; li's phone saw {seen}") from e
     await pages["li.dali"].wait_for_selector(f"#bound:has-text('{call.uniqueid}')", timeout=PW_TIMEOUT_MS)
     await pages["li.dali"].wait_for_selector("#state[data-state=on_call]", timeout=PW_TIMEOUT_MS)
     return call
