@@ -214,7 +214,7 @@ async def list_cases(
         params["unit"] = unit
     if platform:
         params["platform"] = platform
-    # the page, each row's co-units and the total in ONE query (count(*) OVER () before LIMIT)
+    # the page, each row's co-units and the total in ONE query (the count as an InitPlan)
     # positional: the case's columns in _CASE_KEYS order, then co_units_json and total (_list_statements)
     n = len(_CASE_KEYS)
     page = await db.read(page_q, params)
@@ -243,18 +243,46 @@ def _list_statements(
 ) -> tuple[Select[Any], Select[Any]]:  # fmt: skip
     """The case list's page query and its count for one combination of filters, every value a bound
     parameter: built (and keyed) once per combination, not per request (see _CASE_WITH_EVENTS). The
-    filters are :func:`scoped`'s and :func:`list_cases`'s."""
-    q = select(*_CASES.c)
+    filters are :func:`scoped`'s and :func:`list_cases`'s.
+
+    The page picks its ids first (newest first, through the created_at index, LIMIT applied there),
+    then reads only those rows with their co-units; the total is a separate count over the same
+    filters, run once (an InitPlan): the co-units subquery runs per row shown, not per case visible,
+    and nothing sorts every visible case's full row (count(*) OVER () did both)."""
+    conds = _list_conditions(scope, number, words, created_from, created_to, status, phone, unit, platform, overdue)
+    newest_first = (Case.created_at.desc(), Case.id.desc())
+    page_ids = (
+        select(Case.id)
+        .where(*conds)
+        .order_by(*newest_first)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+        .correlate(None)
+    )
+    count_q = select(func.count()).select_from(Case).where(*conds).correlate(None)
+    page = (
+        select(*_CASES.c, co_units_column().label("co_units_json"), count_q.scalar_subquery().label("total"))
+        .where(Case.id.in_(page_ids))
+        .order_by(*newest_first)
+    )
+    return page, count_q
+
+
+def _list_conditions(
+    scope: str, number: bool, words: int, created_from: bool, created_to: bool,
+    status: bool, phone: bool, unit: bool, platform: bool, overdue: bool,
+) -> list[Any]:  # fmt: skip
+    conds: list[Any] = []
     if scope == "unit":
         mine = select(CaseUnit.case_id).where(CaseUnit.unit_code == bindparam("scope_unit"))
-        q = q.where(or_(Case.lead_unit == bindparam("scope_unit"), Case.id.in_(mine)))
+        conds.append(or_(Case.lead_unit == bindparam("scope_unit"), Case.id.in_(mine)))
     elif scope == "platform":
-        q = q.where(Case.platform == bindparam("scope_platform"))
+        conds.append(Case.platform == bindparam("scope_platform"))
     if number:
-        q = q.where(Case.number.like(bindparam("number"), escape="\\"))
+        conds.append(Case.number.like(bindparam("number"), escape="\\"))
     for i in range(words):
         pat: BindParameter[str] = bindparam(f"w{i}")
-        q = q.where(
+        conds.append(
             or_(
                 Case.summary.like(pat, escape="\\"),
                 Case.detail.like(pat, escape="\\"),
@@ -262,26 +290,20 @@ def _list_statements(
             )
         )
     if created_from:
-        q = q.where(Case.created_at >= bindparam("created_from"))
+        conds.append(Case.created_at >= bindparam("created_from"))
     if created_to:
-        q = q.where(Case.created_at < bindparam("created_to"))
+        conds.append(Case.created_at < bindparam("created_to"))
     if status:
-        q = q.where(Case.status.in_(bindparam("statuses", expanding=True)))
+        conds.append(Case.status.in_(bindparam("statuses", expanding=True)))
     if phone:
-        q = q.where(Case.citizen_phone == bindparam("citizen_phone"))
+        conds.append(Case.citizen_phone == bindparam("citizen_phone"))
     if unit:
-        q = q.where(Case.lead_unit == bindparam("unit"))
+        conds.append(Case.lead_unit == bindparam("unit"))
     if platform:
-        q = q.where(Case.platform == bindparam("platform"))
+        conds.append(Case.platform == bindparam("platform"))
     if overdue:
-        q = q.where(Case.overdue_at.is_not(None))
-    page = (
-        q.add_columns(co_units_column().label("co_units_json"), func.count().over().label("total"))
-        .order_by(Case.created_at.desc(), Case.id.desc())
-        .limit(bindparam("limit", type_=Integer))
-        .offset(bindparam("offset", type_=Integer))
-    )
-    return page, select(func.count()).select_from(q.subquery())
+        conds.append(Case.overdue_at.is_not(None))
+    return conds
 
 
 def _like(text: str) -> str:

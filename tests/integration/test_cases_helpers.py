@@ -122,8 +122,8 @@ def write_rules(var_dir: Path, text: str = "sweep_interval_s: 0\n") -> None:
 
 
 @asynccontextmanager
-async def world(tmp_path: Path, db_url: str) -> AsyncIterator[World]:
-    settings = make_settings(tmp_path, db_url)
+async def world(tmp_path: Path, db_url: str, **overrides: Any) -> AsyncIterator[World]:
+    settings = make_settings(tmp_path, db_url, **overrides)
     write_rules(settings.var_dir)
     async with running_app(settings) as (app, client):
         yield World(app, client, await seed(app, client))
