@@ -6,7 +6,7 @@ Services never commit; the boundary (HTTP request, AGI handler, AMI consumer) do
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -17,6 +17,8 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
+
+from app.driver_reads import DriverReads
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -220,10 +222,27 @@ class Database:
         self.read_sessionmaker = async_sessionmaker(
             self.read_engine, expire_on_commit=False, info={READONLY: True}
         )
+        self.driver_reads = DriverReads(self.engine.dialect)
 
-    async def read(self, statement: Any, params: dict[str, Any]) -> list[Any]:
+    async def read(self, statement: Any, params: dict[str, Any]) -> Sequence[Any]:
         """The rows of one read-only statement on a connection held only while it runs (no ORM session:
-        the rows are shown, never changed). For the hot reads (GET case, the case list)."""
+        the rows are shown, never changed), indexed and iterated by position. For the hot reads (GET
+        case, the case list); on PostgreSQL through the driver where that gives the same rows
+        (app.driver_reads)."""
+        ds = self.driver_reads.statement(statement) if self.driver_reads.enabled else None
+        if ds is not None:
+            async with self.read_engine.connect() as conn:
+                rows = await self.driver_reads.fetch(conn, ds, params)
+            if rows is not None:
+                return rows
+        try:
+            async with self.read_engine.connect() as conn:
+                return list((await conn.execute(statement, params)).all())
+        except exc.DBAPIError as e:
+            if not e.connection_invalidated:
+                raise
+        # the connection was gone (PostgreSQL restarted, or ended it): SQLAlchemy has dropped the pool's
+        # connections of before; a read is safe to run again, on a new one
         async with self.read_engine.connect() as conn:
             return list((await conn.execute(statement, params)).all())
 

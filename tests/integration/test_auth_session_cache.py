@@ -115,12 +115,15 @@ async def test_a_session_ended_elsewhere_is_refused_within_the_cache_lifetime(tm
 
 
 class Statements:
-    """The statements this task runs (the in-process client serves the request in the caller's task);
-    a background scheduler's query at the same moment is not the request's."""
+    """The statements this task sends to the database — through SQLAlchemy's cursor or, for the hot
+    reads on PostgreSQL, asyncpg's own fetch (app.driver_reads) — (the in-process client serves the
+    request in the caller's task); a background scheduler's query at the same moment is not the
+    request's."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, db: Any) -> None:
         self.sql: list[str] = []
-        self.engine = engine.sync_engine
+        self.db = db
+        self.engine = db.engine.sync_engine
         self.task = asyncio.current_task()
 
     def _on(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -131,10 +134,20 @@ class Statements:
 
     def __enter__(self) -> Statements:
         event.listen(self.engine, "before_cursor_execute", self._on)
+        reads = self.db.driver_reads
+        fetch = reads.fetch
+
+        async def counted(conn: Any, ds: Any, params: dict[str, Any]) -> Any:
+            if asyncio.current_task() is self.task:
+                self.sql.append(ds.sql)
+            return await fetch(conn, ds, params)
+
+        reads.fetch = counted
         return self
 
     def __exit__(self, *exc: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._on)
+        del self.db.driver_reads.fetch  # the class's method again
 
 
 async def test_get_case_and_the_list_are_one_statement_each(tmp_path, db_url):
@@ -146,14 +159,14 @@ async def test_get_case_and_the_list_are_one_statement_each(tmp_path, db_url):
         await w.create(summary="路灯不亮")
         for who in ("km.agent", "water.h", "power.h"):
             await w.get(who, n)  # checks (and caches) each session
-        engine = w.runtime.db.engine
+        db = w.runtime.db
         for who in ("km.agent", "power.h"):
-            with Statements(engine) as st:
+            with Statements(db) as st:
                 got = await w.get(who, n)
             assert len(st.sql) == 1, st.sql
             assert got["co_units"] == ["km-power", "km-housing"] == c["co_units"]
             assert [e["action"] for e in got["events"]] == ["create", "dispatch"]
-        with Statements(engine) as st:
+        with Statements(db) as st:
             r = await w.client.get("/api/cases?limit=1", headers=w.h["km.agent"])
         assert r.status_code == 200 and len(st.sql) == 1, st.sql
         assert r.json()["total"] == 2 and len(r.json()["items"]) == 1
