@@ -35,8 +35,9 @@ class AgiWiring:
         return self.rt.config
 
     def queue_agents(self) -> dict[str, int] | None:
+        """The agents routing counts per queue: wrap-up included (TelephonyState.routable_by_queue)."""
         tel = self.rt.get(TELEPHONY)
-        return tel.state.agents_by_queue() if tel is not None else None
+        return tel.state.routable_by_queue() if tel is not None else None
 
     def queue_waiting(self) -> dict[str, int] | None:
         tel = self.rt.get(TELEPHONY)

@@ -24,7 +24,7 @@ class CallContext:
     caller_name: str | None = None
     dnid: str = "12345"
     trunk: str | None = None
-    queue_agents: Mapping[str, int] | None = None  # logged-in, unpaused agents; None = unknown
+    queue_agents: Mapping[str, int] | None = None  # signed-in agents not on a break (wrap-up counts); None = unknown
     queue_waiting: Mapping[str, int] | None = None  # callers waiting per queue; None = unknown
 
 

@@ -16,7 +16,7 @@ from app.agents.models import AgentSession
 from app.auth.models import User
 from app.telephony.ami import AmiConnection, AmiError
 from app.telephony.lifecycle import TELEPHONY
-from app.telephony.state import Member, TelephonyState
+from app.telephony.state import WRAPUP_REASON, Member, TelephonyState
 from callflow import skills
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WRAPUP = "话后处理"
+WRAPUP = WRAPUP_REASON
 PAUSE_REASONS = ("休息", "培训", "会议", "用餐", "其他")
 ON_CALL = {"in_use", "busy", "on_hold"}
 

@@ -6,6 +6,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# the pause reason the backend sets for wrap-up after a call (app.agents.component), ended by the backend
+WRAPUP_REASON = "话后处理"
+
 # Asterisk device states in QueueMember/QueueMemberStatus
 MEMBER_STATUS = {
     "0": "unknown",
@@ -39,6 +42,12 @@ class Member:
     @property
     def staffed(self) -> bool:
         return not self.paused and self.signed_in
+
+    @property
+    def routable(self) -> bool:
+        """Staffed, or paused only for wrap-up (话后处理), which ends by itself within seconds: a new
+        caller can expect this agent as soon as one on a call (who counts as staffed) — a 示忙 does not."""
+        return self.signed_in and (not self.paused or self.reason == WRAPUP_REASON)
 
 
 @dataclass
@@ -74,6 +83,15 @@ class TelephonyState:
         if not self.synced_servers:
             return None
         return {q.name: sum(1 for m in q.members.values() if m.staffed) for q in self.queues.values()}
+
+    def routable_by_queue(self) -> dict[str, int] | None:
+        """Members per queue a new caller can be answered by without leaving the queue's platform
+        (Member.routable: wrap-up included, 示忙 not), or None while state is unknown. What routing
+        counts: a prefecture whose agents are all in wrap-up keeps its callers (属地接听) instead of
+        sending them straight to the province, as it would not if they were on calls."""
+        if not self.synced_servers:
+            return None
+        return {q.name: sum(1 for m in q.members.values() if m.routable) for q in self.queues.values()}
 
     def signed_in_by_queue(self) -> dict[str, int] | None:
         """Signed-in members per queue, paused ones included (a wrap-up ends by itself), or None while

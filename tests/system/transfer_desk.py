@@ -119,10 +119,11 @@ async def _desks(
 
 
 async def li_staffed(app: Any, steady_s: float = WRAPUP_S + 1.5, timeout: float = 60) -> None:
-    """Wait until the routing decision will see li staffed in q-dali (the backend's live state: signed
-    in, not paused) and still does ``steady_s`` later. The desktop says 空闲 as soon as a call ends, but
-    the wrap-up pause follows AgentComplete, which a loaded machine delivers a moment later: a call
-    placed in that gap is routed while li is paused — straight to the province (多援一), by design."""
+    """Wait until the backend's live state shows li staffed in q-dali (signed in, not paused) and still
+    does ``steady_s`` later. The desktop says 空闲 as soon as a call ends, but the wrap-up pause follows
+    AgentComplete, which a loaded machine delivers a moment later: a call placed in that gap would wait
+    in q-dali for the wrap-up to end (routing counts li: tests/system/test_routing_wrapup.py), and the
+    transfer tests time li's answer from the call."""
     from app.telephony.lifecycle import TELEPHONY
 
     state = app.state.runtime.require(TELEPHONY).state
