@@ -19,7 +19,7 @@ from app.auth.cache import SessionCache
 from app.auth.events import SESSIONS_ENDED
 from app.auth.scope import use_config
 from app.auth.service import TokenSigner
-from app.auth.throttle import LoginThrottle
+from app.auth.throttle import LoginThrottle, Throttle, login_throttle
 from app.db import Database
 from app.events import EventHub
 from app.flood import Limiter, LocalWindows, limiter
@@ -52,7 +52,7 @@ class Runtime:
     hub: EventHub
     signer: TokenSigner
     config: HotlineConfig
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    throttle: Throttle = field(default_factory=LoginThrottle)
     flood: Limiter = field(default_factory=LocalWindows)  # citizens' and webhooks' flood limits (app.flood)
     sessions: SessionCache = field(
         default_factory=lambda: SessionCache(0)
@@ -99,7 +99,9 @@ class Runtime:
             sessions=sessions,
             signer=TokenSigner(settings.session_secret, settings.token_ttl_s),
             config=config,
-            throttle=LoginThrottle(
+            throttle=login_throttle(
+                settings.database_url,
+                db.sessionmaker,
                 account_free=settings.login_account_free_failures,
                 address_free=settings.login_address_free_failures,
                 max_s=settings.login_lockout_max_s,

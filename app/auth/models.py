@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, Integer, String, false
+from sqlalchemy import Boolean, Enum, Float, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.auth.scope import provincial_platform
@@ -38,3 +38,16 @@ class User(Base):
     # set when an administrator creates the user or resets the password: the user must choose one
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LoginFailures(Base):
+    """Failed logins per account or address, shared by the worker processes (app.auth.throttle)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(
+        String(64), primary_key=True
+    )  # sha256 of "account:<name>" / "address:<ip>"
+    failures: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+    locked_until: Mapped[float] = mapped_column(Float, index=True)

@@ -41,9 +41,9 @@ def _start_session(request: Request, response: Response, user: User) -> LoginOut
     return LoginOut(token=token, user=UserOut.model_validate(user))
 
 
-def _throttled(request: Request, username: str) -> None:
+async def _throttled(request: Request, username: str) -> None:
     rt = request.app.state.runtime
-    wait = rt.throttle.retry_after(username, _address(request))
+    wait = await rt.throttle.retry_after(username, _address(request))
     if wait > 0:
         seconds = math.ceil(wait)
         raise HTTPException(
@@ -51,7 +51,7 @@ def _throttled(request: Request, username: str) -> None:
             f"too many failed logins: try again in {seconds} s",
             headers={"Retry-After": str(seconds)},
         )
-    rt.throttle.attempt(username, _address(request))
+    await rt.throttle.attempt(username, _address(request))
 
 
 @router.post(
@@ -60,11 +60,11 @@ def _throttled(request: Request, username: str) -> None:
     responses={401: {"description": "wrong username or password"}, 429: {"description": "throttled"}},
 )
 async def login(data: LoginIn, request: Request, response: Response, session: ReadSession) -> LoginOut:
-    _throttled(request, data.username)
+    await _throttled(request, data.username)
     user = await service.authenticate(session, data.username, data.password)
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
-    request.app.state.runtime.throttle.succeeded(data.username, _address(request))
+    await request.app.state.runtime.throttle.succeeded(data.username, _address(request))
     return _start_session(request, response, user)
 
 
@@ -93,10 +93,10 @@ async def change_password(
     data: PasswordChange, request: Request, response: Response, session: SessionDep, hub: HubDep, user: CurrentUser
 ) -> LoginOut:
     """The user chooses a new password: every other session ends, this one continues with a new token."""
-    _throttled(request, user.username)
+    await _throttled(request, user.username)
     if not await service.verify_password_async(user.password_hash, data.current_password):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "current password is wrong")
-    request.app.state.runtime.throttle.succeeded(user.username, _address(request))
+    await request.app.state.runtime.throttle.succeeded(user.username, _address(request))
     if data.new_password == data.current_password:
         raise HTTPException(422, "the new password must differ from the current one")
     await service.set_password(user, data.new_password, must_change=False)

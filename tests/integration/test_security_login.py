@@ -3,6 +3,11 @@ list, disable, reset password, forced change at first login — API and the admi
 
 from __future__ import annotations
 
+import time
+
+import pytest
+from sqlalchemy import text
+
 from tests.browser import chromium, live_server
 from tests.conftest import add_user, login, make_settings, running_app
 
@@ -145,3 +150,34 @@ async def test_admin_page_creates_user_who_must_change_password(tmp_path, sqlite
             await page.reload()
             await page.wait_for_selector("tr[data-user='zhang.agent']")
             assert "待改密" not in await page.text_content("tr[data-user='zhang.agent']")
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_on_postgresql_every_worker_process_counts_the_same_failures(tmp_path, db_url):
+    """Two services on one database stand for two worker processes: the guesses an attacker spreads
+    over both lock the account on both, a success on one clears it for the other, and the table holds
+    no user name or address in clear."""
+    settings = make_settings(tmp_path, db_url, login_account_free_failures=4, login_address_free_failures=50)
+    other = make_settings(tmp_path / "b", db_url, session_secret=settings.session_secret,
+                          login_account_free_failures=4, login_address_free_failures=50)  # fmt: skip
+    async with running_app(settings) as (app_a, a), running_app(other) as (app_b, b):
+        await add_user(app_a, "li.agent", "agent", platform="dali")
+        codes = []
+        for i in range(6):
+            c = (a, b)[i % 2]
+            codes.append((await c.post("/api/auth/login", json={"username": "LI.agent", "password": "guess"})).status_code)
+        assert codes[:4] == [401] * 4 and codes[4:] == [429, 429], codes  # per process it would be 6 x 401
+        for c in (a, b):
+            r = await c.post("/api/auth/login", json={"username": "li.agent", "password": "correct-horse-42"})
+            assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+        async with app_a.state.runtime.db.sessionmaker() as s:
+            keys = list(await s.scalars(text("SELECT key FROM login_throttle")))
+        assert keys and all(len(k) == 64 and "li" not in k.lower() for k in keys), keys
+
+        # the lock passes (both processes read the same clock: the database's rows hold wall time)
+        for rt in (app_a.state.runtime, app_b.state.runtime):
+            rt.throttle.clock = lambda: time.time() + 3600
+        r = await b.post("/api/auth/login", json={"username": "li.agent", "password": "correct-horse-42"})
+        assert r.status_code == 200, r.text
+        r = await a.post("/api/auth/login", json={"username": "li.agent", "password": "guess"})
+        assert r.status_code == 401  # B's success cleared the account for A too: one failure, no lock
