@@ -18,6 +18,20 @@ from tests.conftest import add_user, login, make_settings, running_app
 pg_only = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
 
+async def end_pooled_connections(db_url: str) -> int:
+    """PostgreSQL ends the service's pooled connections (as a restart would): how many it ended."""
+    admin = await asyncpg.connect(dsn(db_url))
+    try:
+        return int(
+            await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND application_name NOT LIKE 'hotline-%'"
+            )
+        )
+    finally:
+        await admin.close()
+
+
 @pg_only
 async def test_reads_on_postgresql_run_without_a_transaction(tmp_path, db_url):
     async with running_app(make_settings(tmp_path, db_url)) as (app, _c):
@@ -53,15 +67,7 @@ async def test_requests_succeed_after_postgresql_ended_the_idle_pooled_connectio
         await add_user(app, "li.agent", "agent", platform="kunming")
         h = await login(c, "li.agent")
         assert (await c.get("/api/cases?limit=5", headers=h)).status_code == 200
-        admin = await asyncpg.connect(dsn(db_url))
-        try:
-            ended = await admin.fetchval(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND pid <> pg_backend_pid() AND application_name NOT LIKE 'hotline-%'"
-            )
-        finally:
-            await admin.close()
-        assert ended >= 1, "no pooled connection to end"
+        assert await end_pooled_connections(db_url) >= 1, "no pooled connection to end"
         await asyncio.sleep(0.5)  # idle past db_ping_idle_s: each is checked when next handed out
         for _ in range(3):
             r = await c.get("/api/cases?limit=5", headers=h)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import asyncpg
 import pytest
 from sqlalchemy import Numeric, bindparam, cast, literal, select
 
@@ -14,8 +13,8 @@ from app.cases import queries
 from app.cases.models import Case
 from app.db import Database
 from app.driver_reads import compile_for_driver
-from app.pg import dsn
 from tests.integration.test_cases_helpers import world
+from tests.integration.test_db_sessions import end_pooled_connections
 
 pg_only = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
@@ -96,15 +95,7 @@ async def test_a_pooled_connection_postgresql_ended_is_replaced_on_the_driver_pa
         await w.create()
         h = w.h["km.agent"]
         assert (await w.client.get("/api/cases", headers=h)).status_code == 200
-        admin = await asyncpg.connect(dsn(db_url))
-        try:
-            ended = await admin.fetchval(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND pid <> pg_backend_pid() AND application_name NOT LIKE 'hotline-%'"
-            )
-        finally:
-            await admin.close()
-        assert ended >= 1
+        assert await end_pooled_connections(db_url) >= 1
         for _ in range(3):
             r = await w.client.get("/api/cases", headers=h)
             assert r.status_code == 200, r.text
