@@ -197,7 +197,9 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
                 tmp / "var", db_url, http_port, agi_port=agi_port, platform_config=open_all_day_config(tmp),
                 asterisk=json.dumps([server.model_dump(mode="json")]),
             )  # fmt: skip
-            with hotline_run(env, tmp / "backend.log") as proc:
+            # --workers N: the production process model (N HTTP workers, FastAGI in processes of its own)
+            args = ("--workers", str(a.workers)) if a.workers > 1 else ()
+            with hotline_run(env, tmp / "backend.log", args) as proc:
                 await wait_healthy(f"http://127.0.0.1:{http_port}", proc, tmp / "backend.log")
                 await ami.start()
                 assert await ami.wait_connected(10), "AMI"
@@ -241,6 +243,7 @@ def summarise(
         "what": "SIPp INVITEs into the sandbox's PJSIP; rtd = INVITE -> 200 OK (answered after routing); "
         "AGI = FastAGI routing step, static = dialplan Goto setting the same variables; 1 s holds",
         "db": a.db,
+        "workers": a.workers,
         "command": "bench/sip_load_bench.py " + " ".join(sys.argv[1:]),
         "highest_rate_held": held,
         "agi_over_static_rate_held": round(held["agi"] / held["static"], 3) if held["static"] else None,
@@ -268,7 +271,9 @@ def report(out: dict[str, Any]) -> str:
         "# Call set-up under SIP load: FastAGI routing vs a static dialplan Goto (same run)",
         "",
         f"`{out['command']}` on {out['cpus']} CPUs shared with other jobs (load average before: "
-        f"{out['loadavg_before']}); backend on {out['db']}.",
+        f"{out['loadavg_before']}); backend on {out['db']}, "
+        + (f"{out.get('workers', 1)} HTTP workers with FastAGI in processes of its own."
+           if out.get("workers", 1) > 1 else "one process (HTTP, FastAGI and the AMI consumer on one event loop)."),
         "",
         f"Highest rate held (zero SIP failures, zero fallbacks): static {out['highest_rate_held']['static']:g}/s, "
         f"AGI {out['highest_rate_held']['agi']:g}/s (ratio {out['agi_over_static_rate_held']}; goal ≥ 0.9).",
@@ -305,6 +310,9 @@ def main() -> None:
     ap.add_argument("--step-s", type=float, default=20.0, help="seconds per mode per rate")
     ap.add_argument("--hold-s", type=float, default=60.0, help="seconds of each hold at the top rate")
     ap.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="hotline run --workers N (PostgreSQL): FastAGI in processes of its own, apart from "
+                    "the HTTP workers and the AMI consumer; 1 = the single process serving all three")  # fmt: skip
     ap.add_argument("--out", default="sip_load")
     a = ap.parse_args()
     out = asyncio.run(run(a))
