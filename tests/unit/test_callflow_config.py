@@ -195,3 +195,13 @@ def test_the_shipped_config_enforces_a_wrapup_and_a_platform_may_change_it(confi
     mine = load_config(write(tmp_path, raw))
     assert mine.wrapup_for_queue("q-dali") == 40 and mine.wrapup_for_queue("q-kunming") == 15
     assert "wrapuptime = 40" in queues_conf(mine).split("[q-dali]")[1].split("\n[")[0]
+
+
+def test_the_second_province_enforces_the_same_wrapup():
+    """The second shipped province (ningxia.yaml) renders the office's 15-s 话后处理 for every queue too."""
+    from asterisk_conf.render import queues_conf
+    from callflow.config import default_config_path
+
+    ningxia = load_config(default_config_path().with_name("ningxia.yaml"))
+    queues = queues_conf(ningxia)
+    assert queues.count("wrapuptime = 15") == queues.count("\n[") > 0, queues
