@@ -236,13 +236,15 @@ class Database:
             if rows is not None:
                 return rows
         try:
-            async with self.read_engine.connect() as conn:
-                return list((await conn.execute(statement, params)).all())
+            return await self._execute(statement, params)
         except exc.DBAPIError as e:
             if not e.connection_invalidated:
                 raise
         # the connection was gone (PostgreSQL restarted, or ended it): SQLAlchemy has dropped the pool's
         # connections of before; a read is safe to run again, on a new one
+        return await self._execute(statement, params)
+
+    async def _execute(self, statement: Any, params: dict[str, Any]) -> list[Any]:
         async with self.read_engine.connect() as conn:
             return list((await conn.execute(statement, params)).all())
 
