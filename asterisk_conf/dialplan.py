@@ -149,8 +149,11 @@ exten => _X.,1,Set(__HOTLINE_TRUNK={t})
 
 def _simulation(p: RenderParams) -> str:
     """Agents' phones, call-backs, surveys and the simulated citizens and agents of the sandbox."""
-    phones = "".join(f"exten => {n},1,Dial(PJSIP/{ep},60)\n same => n,Hangup()\n" for n, ep in p.citizen_phones.items())
-    return """
+    phones = "".join(
+        f"exten => {n},1,Dial(PJSIP/{ep},60)\n same => n,Hangup()\n" for n, ep in p.citizen_phones.items()
+    )
+    return (
+        """
 [hotline-agents]
 ; agents' softphones may dial the hotline itself (testing) and nothing else
 exten => 12345,1,Goto(hotline-inbound,12345,1)
@@ -158,7 +161,9 @@ exten => 12345,1,Goto(hotline-inbound,12345,1)
 [hotline-outbound]
 ; call-backs from an agent's phone to a citizen; in the sandbox citizens are simulated, except the
 ; numbers of citizens' softphones registered here (RenderParams.citizen_phones)
-""" + phones + """exten => _X.,1,Dial(Local/${EXTEN}@hotline-sim-citizen,30)
+"""
+        + phones
+        + """exten => _X.,1,Dial(Local/${EXTEN}@hotline-sim-citizen,30)
 ; a number the carrier cannot reach (sandbox only: a transfer to an unreachable directory number)
 exten => _000X.,1,Hangup(3)
 
@@ -215,6 +220,7 @@ exten => _X.,1,Set(SIMAGENT=${EXTEN})
 exten => h,1,Set(DEVICE_STATE(Custom:simagent-${SIMAGENT})=NOT_INUSE)
 
 """
+    )
 
 
 def _bench(cfg: HotlineConfig) -> str:
@@ -222,7 +228,8 @@ def _bench(cfg: HotlineConfig) -> str:
     return f"""[hotline-bench-agi]
 ; routing benchmark: the AGI step only, then answer, hold 1 s, hang up
 exten => _X.,1,Set(HOTLINE_T0=${{STRFTIME(,,%s.%3q)}})
- same => n,AGI(${{HOTLINE_AGI}}/incoming,${{HOTLINE_TRUNK}},${{HOTLINE_SERVER}},${{CHANNEL(linkedid)}},${{HOTLINE_AGI_KEY}})
+ ; the same arguments as hotline-inbound's, the dialled number being the hotline's own
+ same => n,AGI(${{HOTLINE_AGI}}/incoming,${{HOTLINE_TRUNK}},${{HOTLINE_SERVER}},${{CHANNEL(linkedid)}},12345,${{HOTLINE_AGI_KEY}})
  same => n,GotoIf($["${{AGISTATUS}}" != "SUCCESS"]?fail)
  same => n,UserEvent(HotlineBench,Route: ${{HOTLINE_ROUTE}},Queue: ${{HOTLINE_QUEUE}},Mode: agi)
  same => n,Answer()
