@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents import screenpop
@@ -33,6 +33,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TOPICS = ("call.transfer", "agent.connect", "call.ended")
+# a caller's hang-up concerns transfers only when one of the call's is unfinished: almost never, while
+# every call ends. One read on a pooled connection answers that (no session, no transaction).
+OPEN_LEGS = (
+    select(CallTransfer.id)
+    .where(CallTransfer.call_uniqueid == bindparam("uniqueid"), CallTransfer.ended_at.is_(None))
+    .limit(1)
+)
 
 
 def _status_of(raw: str) -> tuple[str | None, str | None]:
@@ -90,6 +97,10 @@ class Transfers:
 
     async def _handle(self, ev: Event) -> None:
         try:
+            if ev.topic == "call.ended" and not await self.rt.db.read(
+                OPEN_LEGS, {"uniqueid": str(ev.data.get("uniqueid") or "")}
+            ):
+                return
             async with self._lock, self.rt.db.sessionmaker() as session:
                 out = await self._apply(session, ev)
                 await commit_and_publish(session, self.rt.hub, out)
