@@ -33,8 +33,16 @@ MAX_NOTIFY = 7900  # bytes; PostgreSQL refuses payloads of 8000 and more
 PART_CHARS = 1800  # characters of a large event per part (≤ 4 bytes each in UTF-8, plus the envelope)
 
 
-def encode(origin: str, event: Event) -> str:
-    return json.dumps({"o": origin, "t": event.topic, "d": event.data}, ensure_ascii=False, default=str)
+MAX_BATCH = 256  # notifications sent in one round trip
+
+
+def encode(origin: str, event: Event, seq: int = 0) -> str:
+    """One event as a notification's payload. ``seq`` keeps two equal events of one batch apart
+    (PostgreSQL delivers identical notifications of one transaction once). The origin comes first, so
+    a process knows its own notifications without decoding them."""
+    return json.dumps(
+        {"o": origin, "s": seq, "t": event.topic, "d": event.data}, ensure_ascii=False, default=str
+    )
 
 
 class PgBus:
@@ -48,6 +56,7 @@ class PgBus:
     ) -> None:
         self.url = url
         self.origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._own = json.dumps({"o": self.origin})[:-1] + ","  # how this process's payloads begin
         self._deliver = deliver
         self._on_reconnect = on_reconnect
         self.retry_s = retry_s
@@ -97,26 +106,47 @@ class PgBus:
             log.warning("bus: outbox full; event %s not sent to the other processes", event.topic)
 
     async def _sender(self) -> None:
+        """What was published meanwhile goes together: in one round trip and one transaction, so in
+        order and delivered together (a burst of calls costs a few round trips, not one per event)."""
         while True:
-            event = await self._outbox.get()
+            batch = [await self._outbox.get()]
+            while len(batch) < MAX_BATCH and not self._outbox.empty():
+                batch.append(self._outbox.get_nowait())
             try:
-                await self._notify(encode(self.origin, event))
-                self.sent += 1
+                await self._notify_all(batch)
+                self.sent += len(batch)
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                self.dropped += 1
-                log.warning("bus: %s not sent to the other processes: %s", event.topic, e)
+                self.dropped += len(batch)
+                topics = sorted({ev.topic for ev in batch})
+                log.warning("bus: %s not sent to the other processes: %s", ", ".join(topics)[:200], e)
                 conn, self._send = self._send, None
                 if conn is not None:
                     conn.terminate()
 
-    async def _notify(self, payload: str) -> None:
+    async def _notify_all(self, events: list[Event]) -> None:
         if self._send is None or self._send.is_closed():
             self._send = await connect(self.url, timeout=5)
-        if len(payload.encode("utf-8")) <= MAX_NOTIFY:
-            await self._send.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
-            return
+        run: list[tuple[str, str]] = []  # small notifications not sent yet, in order
+        for event in events:
+            self._seq += 1
+            payload = encode(self.origin, event, self._seq)
+            if len(payload.encode("utf-8")) <= MAX_NOTIFY:
+                run.append((CHANNEL, payload))
+                continue
+            await self._notify_run(run)  # (rare: a screen-pop with a long history) in its place
+            run = []
+            await self._notify_parts(payload)
+        await self._notify_run(run)
+
+    async def _notify_run(self, run: list[tuple[str, str]]) -> None:
+        if len(run) == 1:
+            await self._send.execute("SELECT pg_notify($1, $2)", *run[0])
+        elif run:  # pipelined by asyncpg, in one transaction
+            await self._send.executemany("SELECT pg_notify($1, $2)", run)
+
+    async def _notify_parts(self, payload: str) -> None:
         self._seq += 1
         chunks = [payload[i : i + PART_CHARS] for i in range(0, len(payload), PART_CHARS)]
         async with self._send.transaction():  # delivered together at commit, in this order
@@ -187,9 +217,11 @@ class PgBus:
                 log.exception("bus: delivering %s failed", event.topic)
 
     async def _decode(self, payload: str) -> Event | None:
+        if payload.startswith(self._own):
+            return None  # our own: delivered locally when published (not even decoded)
         msg = json.loads(payload)
         if msg.get("o") == self.origin:
-            return None  # our own: delivered locally when published
+            return None
         if "m" in msg:
             key = (str(msg["o"]), int(msg["m"]))
             if msg["i"] == 0:
