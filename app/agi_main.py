@@ -13,6 +13,7 @@ import gc
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 
 from app.settings import Settings
@@ -68,5 +69,15 @@ def main(settings: Settings) -> int:
             loop.add_signal_handler(sig, stop.set)
         await serve(settings, stop)
 
-    asyncio.run(run())
+    # the event loop uvicorn gives the HTTP workers (and the single process): uvloop where installed
+    # (uvicorn[standard] brings it on Linux), asyncio's own elsewhere
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
+    try:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:  # pragma: no cover - platforms without uvloop
+        pass
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(run())
     return 0
