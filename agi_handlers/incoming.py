@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from agi_handlers import channel_vars as cv
 from agi_handlers.ports import AgiPorts
 from agi_handlers.server import AgiRequest
-from callflow import CallContext, decide
+from callflow import CallContext, Decision, HotlineConfig, decide
 
 log = logging.getLogger(__name__)
 ANON = {"", "unknown", "anonymous", "restricted", "withheld", "private"}
@@ -49,14 +49,9 @@ def context_from_env(
     )
 
 
-async def handle(request: AgiRequest, ports: AgiPorts) -> None:
-    env = request.env
-    ctx = context_from_env(env, ports.queue_agents(), ports.queue_waiting())
-    decision = decide(ctx, datetime.now(UTC), ports.config)
-    d = decision.to_dict()
-    for w in decision.warnings:
-        log.warning("routing %s: %s", env.get("agi_uniqueid"), w)
-    values = {
+def variables(decision: Decision, config: HotlineConfig) -> dict[str, object]:
+    """The channel variables that hand a decision to the dialplan."""
+    return {
         cv.ROUTE: decision.route,
         cv.QUEUE: decision.queue or "",
         cv.OVERFLOW_QUEUE: decision.overflow_queue or "",
@@ -71,10 +66,19 @@ async def handle(request: AgiRequest, ports: AgiPorts) -> None:
         cv.SKILL: decision.skill or "",
         cv.SKILL_SUFFIX: decision.skill_suffix,
         cv.CALLBACK_AFTER: decision.callback_after_s,
-        cv.CALLBACK_KEY: ports.config.queue_callback.key,
-        cv.CALLBACK_ANSWER: ports.config.queue_callback.answer_s,
+        cv.CALLBACK_KEY: config.queue_callback.key,
+        cv.CALLBACK_ANSWER: config.queue_callback.answer_s,
     }
-    await request.set_vars(values)
+
+
+async def handle(request: AgiRequest, ports: AgiPorts) -> None:
+    env = request.env
+    ctx = context_from_env(env, ports.queue_agents(), ports.queue_waiting())
+    decision = decide(ctx, datetime.now(UTC), ports.config)
+    d = decision.to_dict()
+    for w in decision.warnings:
+        log.warning("routing %s: %s", env.get("agi_uniqueid"), w)
+    await request.set_vars(variables(decision, ports.config))
     ports.decisions.record(
         {
             "uniqueid": env.get("agi_uniqueid", ""),

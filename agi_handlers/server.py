@@ -29,6 +29,17 @@ class AgiHangup(Exception):
     pass
 
 
+def mset_command(values: dict[str, object]) -> str:
+    """The AGI command setting several channel variables at once. Values lose characters MSet cannot
+    carry."""
+    parts = []
+    for name, value in values.items():
+        text = str(value if value is not None else "")
+        text = "".join(ch for ch in text if ch not in ',"\\\n|')
+        parts.append(f"{name}={text}")
+    return f'EXEC MSet "{",".join(parts)}"'
+
+
 class AgiRequest(Request):  # type: ignore[misc]
     async def _read_result(self) -> dict[str, Any]:
         line = await self.reader.readline()
@@ -52,13 +63,8 @@ class AgiRequest(Request):  # type: ignore[misc]
         await self.cmd(f'SET VARIABLE {name} "{text}"')
 
     async def set_vars(self, values: dict[str, object]) -> None:
-        """Several variables in one round trip (MSet). Values lose characters MSet cannot carry."""
-        parts = []
-        for name, value in values.items():
-            text = str(value if value is not None else "")
-            text = "".join(ch for ch in text if ch not in ',"\\\n|')
-            parts.append(f"{name}={text}")
-        await self.cmd(f'EXEC MSet "{",".join(parts)}"')
+        """Several variables in one round trip (MSet)."""
+        await self.cmd(mset_command(values))
 
     async def get_var(self, name: str) -> str | None:
         res = await self.cmd(f"GET VARIABLE {name}")

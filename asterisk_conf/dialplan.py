@@ -241,6 +241,21 @@ exten => _X.,1,Set(HOTLINE_T0=${{STRFTIME(,,%s.%3q)}})
  same => n,Wait(1)
  same => n,Hangup()
 
+[hotline-bench-raw]
+; the protocol's own cost: the same AGI step answered by a minimal FastAGI responder (bench/raw_agi.py,
+; its address set by the bench as the global HOTLINE_BENCH_RAW_AGI) that sends fixed variables
+exten => _X.,1,Set(HOTLINE_T0=${{STRFTIME(,,%s.%3q)}})
+ same => n,AGI(${{HOTLINE_BENCH_RAW_AGI}}/incoming,${{HOTLINE_TRUNK}},${{HOTLINE_SERVER}},${{CHANNEL(linkedid)}},12345,${{HOTLINE_AGI_KEY}})
+ same => n,GotoIf($["${{AGISTATUS}}" != "SUCCESS"]?fail)
+ same => n,UserEvent(HotlineBench,Route: ${{HOTLINE_ROUTE}},Queue: ${{HOTLINE_QUEUE}},Mode: raw)
+ same => n,Answer()
+ same => n,Wait(1)
+ same => n,Hangup()
+ same => n(fail),UserEvent(HotlineBench,Route: fail,Queue: ,Mode: raw)
+ same => n,Answer()
+ same => n,Wait(1)
+ same => n,Hangup()
+
 [hotline-bench-static]
 ; routing benchmark baseline: the same variables set by a static Goto, no AGI
 exten => _X.,1,Set(HOTLINE_T0=${{STRFTIME(,,%s.%3q)}})
@@ -254,9 +269,11 @@ exten => _X.,1,Set(HOTLINE_T0=${{STRFTIME(,,%s.%3q)}})
 
 [hotline-bench-sip]
 ; SIPp's INVITEs (bench/sip_load_bench.py): 1XXXX through the FastAGI routing, 2XXXX the static Goto;
-; 3XXXX the citizen's whole path (hotline-inbound: routing or its fallback, the queue), for fault tests
+; 3XXXX the citizen's whole path (hotline-inbound: routing or its fallback, the queue), for fault tests;
+; 4XXXX the AGI step answered by the minimal responder (the protocol's cost, as a reference)
 exten => _1X.,1,Goto(hotline-bench-agi,${{EXTEN}},1)
 exten => _2X.,1,Goto(hotline-bench-static,${{EXTEN}},1)
+exten => _4X.,1,Goto(hotline-bench-raw,${{EXTEN}},1)
 exten => _3X.,1,Goto(hotline-inbound,12345,1)
 
 [hotline-bench-sink]

@@ -5,10 +5,12 @@ A private sandbox Asterisk (PJSIP on 127.0.0.1, rendered with ``bench_sip``: SIP
 by a header, enter ``hotline-bench-sip``) and the backend as an operator starts it (``hotline run
 --no-asterisk``, PostgreSQL by default). SIPp (Debian ``sip-tester``) places calls at a fixed rate with
 caller ids from a file of distinct Yunnan mobile numbers: to 1XXXX they take the FastAGI routing step
-(``hotline-bench-agi``), to 2XXXX a static Goto setting the same variables (``hotline-bench-static``);
-both then answer, hold 1 s and hang up. Measured per run: SIP failures (SIPp's failed calls), fallbacks
+(``hotline-bench-agi``), to 2XXXX a static Goto setting the same variables (``hotline-bench-static``), to
+4XXXX the same AGI step answered by the minimal responder ``bench/raw_agi.py`` (fixed variables: what the
+protocol itself costs Asterisk and the machine); all then answer, hold 1 s and hang up. Measured per run: SIP failures (SIPp's failed calls), fallbacks
 (the dialplan's UserEvent HotlineBench with Route: fail, read on an AMI connection), and the response
-time INVITE -> 200 OK (SIPp's rtd per call, whole milliseconds). Rates step up, static and AGI alternating at each rate; a
+time INVITE -> 200 OK (SIPp's rtd per call, whole milliseconds). Each run starts once the backend and Asterisk are
+idle again (no run pays for the rows and events the one before left). Rates step up, the modes alternating at each rate; a
 mode *holds* a rate when it has zero SIP failures and zero fallbacks. Then both modes run 60 s at the
 top rate (the highest the static dialplan held), AGI in between two static runs.
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import json
 import os
@@ -32,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -56,9 +60,10 @@ from callflow import load_config  # noqa: E402
 from tests.system.softphone import open_all_day_config  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+MODE_NAMES = {"static": "static", "raw": "minimal responder", "agi": "AGI"}
 RESULTS = HERE / "results"
 SCENARIO = HERE / "sipp" / "invite_answered.xml"
-SERVICE = {"agi": "10001", "static": "20001"}
+SERVICE = {"agi": "10001", "static": "20001", "raw": "40001"}
 # Yunnan mobile prefixes the geocoder places in several prefectures (Kunming, Dali, Qujing, Lijiang...)
 PREFIXES = ("1398711", "1398721", "1398741", "1398751", "1398771", "1388801", "1508711", "1378721")
 
@@ -99,6 +104,33 @@ class RouteCounter:
     def take(self, mode: str = "") -> dict[str, int]:
         out, self.routes, self.mode = self.routes, {}, mode
         return out
+
+
+@contextlib.contextmanager
+def raw_responder(port: int, platform: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """bench/raw_agi.py on `port`, in a process of its own; stopped by its PID."""
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "raw_agi.py"), "--port", str(port), "--config", str(platform)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("bench/raw_agi.py did not start") from None
+                time.sleep(0.1)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 def run_sipp(work: Path, sip_port: int, mode: str, rate: float, seconds: float, callers: Path) -> dict[str, Any]:
@@ -143,10 +175,24 @@ def run_sipp(work: Path, sip_port: int, mode: str, rate: float, seconds: float, 
     }
 
 
+async def settle(pids: dict[str, int], idle_share: float = 0.15, limit_s: float = 30.0) -> float:
+    """Waits until the backend and Asterisk are idle (together under ``idle_share`` of a CPU over half a
+    second), so that no run pays for the work the previous run left behind (call rows still being
+    written, events still being read). Returns the seconds waited."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < limit_s:
+        before = sum(cpu_s(p) for p in pids.values())
+        await asyncio.sleep(0.5)
+        if sum(cpu_s(p) for p in pids.values()) - before < idle_share * 0.5:
+            break
+    return round(time.perf_counter() - t0, 1)
+
+
 async def measure(
     a: argparse.Namespace, work: Path, sip_port: int, counter: RouteCounter, mode: str, rate: float, seconds: float,
     callers: Path, pids: dict[str, int],
 ) -> dict[str, Any]:  # fmt: skip
+    res_settle = await settle(pids)
     counter.take(mode)
     cpu0 = {k: cpu_s(p) for k, p in pids.items()}
     wait0 = {k: run_delay_s(p) for k, p in pids.items()}
@@ -162,6 +208,7 @@ async def measure(
         k: round((run_delay_s(p) - wait0[k]) * 1000 / max(1, res["calls"]), 2) for k, p in pids.items()
     }
     res["loadavg"] = loadavg()
+    res["settled_s"] = res_settle
     print(
         f"{mode:6} {rate:6g}/s {seconds:4g}s: ok {res['successful']}/{res['calls']}, SIP failures {res['sip_failures']}, "
         f"fallbacks {res['fallbacks']}, rtd p50 {res['rtd_p50_ms']} p99 {res['rtd_p99_ms']} ms, load {res['loadavg'][0]}",
@@ -174,7 +221,8 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
     if shutil.which("sipp") is None:
         raise SystemExit("sipp is not installed (Debian sip-tester; scripts/install-system-deps.sh)")
     tmp = Path(tempfile.mkdtemp(prefix="sip-load-bench-"))
-    ami_port, agi_port, http_port, sip_port = free_port(), free_port(), free_port(), free_udp()
+    ami_port, agi_port, http_port, sip_port, raw_port = free_port(), free_port(), free_port(), free_udp(), free_port()
+    modes = [m for m in ("static", "raw", "agi") if m in a.modes.split(",")]
     sb = Sandbox(
         replace(load_config(), wrapup_s=0),  # explicit: no enforced wrap-up, members take call after call
         RenderParams(
@@ -193,21 +241,28 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
     load_before = loadavg()
     try:
         async with database(a.db, tmp) as db_url:
+            platform = open_all_day_config(tmp)
             env = backend_env(
-                tmp / "var", db_url, http_port, agi_port=agi_port, platform_config=open_all_day_config(tmp),
+                tmp / "var", db_url, http_port, agi_port=agi_port, platform_config=platform,
                 asterisk=json.dumps([server.model_dump(mode="json")]),
             )  # fmt: skip
             # --workers N: the production process model (N HTTP workers, FastAGI in processes of its own)
             args = ("--workers", str(a.workers)) if a.workers > 1 else ()
-            with hotline_run(env, tmp / "backend.log", args) as proc:
+            with hotline_run(env, tmp / "backend.log", args) as proc, raw_responder(raw_port, platform) as raw:
                 await wait_healthy(f"http://127.0.0.1:{http_port}", proc, tmp / "backend.log")
                 await ami.start()
                 assert await ami.wait_connected(10), "AMI"
-                pids = {"backend": proc.pid, "asterisk": sb.pid or 0}
-                await measure(a, tmp, sip_port, counter, "agi", min(rates), 2, callers, pids)  # warm-up
-                held = {"agi": 0.0, "static": 0.0}
+                await ami.action(
+                    {"Action": "Setvar", "Variable": "HOTLINE_BENCH_RAW_AGI", "Value": f"agi://127.0.0.1:{raw_port}"},
+                    timeout=10,
+                )
+                pids = {"backend": proc.pid, "asterisk": sb.pid or 0, "raw": raw.pid}
+                for mode in modes:  # warm-up
+                    if mode != "static":
+                        await measure(a, tmp, sip_port, counter, mode, min(rates), 2, callers, pids)
+                held = {m: 0.0 for m in modes}
                 for rate in rates:
-                    for mode in ("static", "agi"):
+                    for mode in modes:
                         r = await measure(a, tmp, sip_port, counter, mode, rate, a.step_s, callers, pids)
                         steps.append(r)
                         if r["held"]:
@@ -215,7 +270,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
                     if not any(s["held"] for s in steps if s["rate"] == rate):
                         break  # neither held: the machine is past its limit
                 top = held["static"] or min(rates)
-                for mode in ("static", "agi", "static"):
+                for mode in ("static", *[m for m in modes if m != "static"], "static"):
                     holds.append(await measure(a, tmp, sip_port, counter, mode, top, a.hold_s, callers, pids))
                 await ami.close()
     finally:
@@ -232,21 +287,26 @@ def summarise(
         by_rate.setdefault(s["rate"], {})[s["mode"]] = s
     added = []
     for rate, m in sorted(by_rate.items()):
-        if "agi" in m and "static" in m and m["agi"]["rtd_p99_ms"] is not None and m["static"]["rtd_p99_ms"] is not None:
-            added.append(
-                {"rate": rate, "added_p99_ms": round(m["agi"]["rtd_p99_ms"] - m["static"]["rtd_p99_ms"], 2),
-                 "added_p50_ms": round(m["agi"]["rtd_p50_ms"] - m["static"]["rtd_p50_ms"], 2)}
-            )  # fmt: skip
+        if "static" not in m or m["static"]["rtd_p99_ms"] is None:
+            continue
+        row: dict[str, Any] = {"rate": rate}
+        for mode, key in (("agi", ""), ("raw", "raw_")):  # raw: the minimal responder (bench/raw_agi.py)
+            if mode in m and m[mode]["rtd_p99_ms"] is not None:
+                row[f"{key}added_p99_ms"] = round(m[mode]["rtd_p99_ms"] - m["static"]["rtd_p99_ms"], 2)
+                row[f"{key}added_p50_ms"] = round(m[mode]["rtd_p50_ms"] - m["static"]["rtd_p50_ms"], 2)
+        added.append(row)
+    hold_raw = [h for h in holds if h["mode"] == "raw"]
     hold_agi = [h for h in holds if h["mode"] == "agi"]
     hold_static = [h for h in holds if h["mode"] == "static"]
     return {
         "what": "SIPp INVITEs into the sandbox's PJSIP; rtd = INVITE -> 200 OK (answered after routing); "
-        "AGI = FastAGI routing step, static = dialplan Goto setting the same variables; 1 s holds",
+        "AGI = FastAGI routing step, static = dialplan Goto setting the same variables, minimal responder = "
+        "the same AGI step answered by bench/raw_agi.py (fixed variables: the protocol's own cost); 1 s holds",
         "db": a.db,
         "workers": a.workers,
         "command": "bench/sip_load_bench.py " + " ".join(sys.argv[1:]),
         "highest_rate_held": held,
-        "agi_over_static_rate_held": round(held["agi"] / held["static"], 3) if held["static"] else None,
+        "agi_over_static_rate_held": round(held["agi"] / held["static"], 3) if held.get("static") and "agi" in held else None,
         "goal": "AGI holds >= 90 % of the highest rate the static dialplan holds; adds <= 5 ms at p99 below it",
         "added_latency_by_rate": added,
         "top_rate_holds": {
@@ -255,6 +315,7 @@ def summarise(
             "agi_held": all(h["held"] for h in hold_agi),
             "static_held": all(h["held"] for h in hold_static),
             "agi_p99_ms": [h["rtd_p99_ms"] for h in hold_agi],
+            "raw_p99_ms": [h["rtd_p99_ms"] for h in hold_raw],
             "static_p99_ms": [h["rtd_p99_ms"] for h in hold_static],
             "agi_fallbacks": sum(h["fallbacks"] for h in hold_agi),
             "agi_sip_failures": sum(h["sip_failures"] for h in hold_agi),
@@ -275,29 +336,36 @@ def report(out: dict[str, Any]) -> str:
         + (f"{out.get('workers', 1)} HTTP workers with FastAGI in processes of its own."
            if out.get("workers", 1) > 1 else "one process (HTTP, FastAGI and the AMI consumer on one event loop)."),
         "",
-        f"Highest rate held (zero SIP failures, zero fallbacks): static {out['highest_rate_held']['static']:g}/s, "
-        f"AGI {out['highest_rate_held']['agi']:g}/s (ratio {out['agi_over_static_rate_held']}; goal ≥ 0.9).",
+        "Highest rate held (zero SIP failures, zero fallbacks): "
+        + ", ".join(f"{MODE_NAMES[m]} {r:g}/s" for m, r in out["highest_rate_held"].items())
+        + f" (AGI ÷ static {out['agi_over_static_rate_held']}; goal ≥ 0.9).",
         "",
         "| rate/s | mode | ok/calls | SIP failures | fallbacks | rtd p50 ms | rtd p99 ms | backend CPU ms/call | "
-        "Asterisk CPU ms/call | backend kept waiting ms/call | load |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "Asterisk CPU ms/call | responder CPU ms/call | backend kept waiting ms/call | load |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for s in out["steps"] + out["holds"]:
         tag = " (hold)" if s in out["holds"] else ""
         lines.append(
             f"| {s['rate']:g}{tag} | {s['mode']} | {s['successful']}/{s['calls']} | {s['sip_failures']} | {s['fallbacks']} | "
             f"{s['rtd_p50_ms']} | {s['rtd_p99_ms']} | {s['cpu_ms_per_call'].get('backend')} | "
-            f"{s['cpu_ms_per_call'].get('asterisk')} | {s.get('cpu_wait_ms_per_call', {}).get('backend')} | "
+            f"{s['cpu_ms_per_call'].get('asterisk')} | {s['cpu_ms_per_call'].get('raw', '')} | "
+            f"{s.get('cpu_wait_ms_per_call', {}).get('backend')} | "
             f"{s['loadavg'][0]} |"
         )
     lines += ["", "Added latency of the AGI step (AGI minus static at the same rate):", ""]
-    lines += [f"- {x['rate']:g}/s: p50 {x['added_p50_ms']} ms, p99 {x['added_p99_ms']} ms" for x in out["added_latency_by_rate"]]
+    for x in out["added_latency_by_rate"]:
+        text = f"- {x['rate']:g}/s: AGI p50 {x.get('added_p50_ms')} ms, p99 {x.get('added_p99_ms')} ms"
+        if "raw_added_p99_ms" in x:
+            text += f"; minimal responder p50 {x['raw_added_p50_ms']} ms, p99 {x['raw_added_p99_ms']} ms"
+        lines.append(text)
     h = out["top_rate_holds"]
     lines += [
         "",
         f"{h['seconds']} s at {h['rate']:g}/s: static held {h['static_held']} (p99 {h['static_p99_ms']} ms), "
         f"AGI held {h['agi_held']} (p99 {h['agi_p99_ms']} ms, fallbacks {h['agi_fallbacks']}, "
-        f"SIP failures {h['agi_sip_failures']}).",
+        f"SIP failures {h['agi_sip_failures']})"
+        + (f"; minimal responder p99 {h['raw_p99_ms']} ms." if h.get("raw_p99_ms") else "."),
         "",
         out["what"] + ".",
     ]
@@ -313,6 +381,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1,
                     help="hotline run --workers N (PostgreSQL): FastAGI in processes of its own, apart from "
                     "the HTTP workers and the AMI consumer; 1 = the single process serving all three")  # fmt: skip
+    ap.add_argument("--modes", default="static,raw,agi",
+                    help="static (dialplan Goto), raw (the AGI step answered by bench/raw_agi.py), agi (the "
+                    "backend's FastAGI routing); run in this order at each rate")  # fmt: skip
     ap.add_argument("--out", default="sip_load")
     a = ap.parse_args()
     out = asyncio.run(run(a))
