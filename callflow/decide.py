@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -55,9 +55,14 @@ class Decision:
     callback_after_s: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        # every field is a str, int, bool or None but the warnings: a shallow copy (asdict deep-copies
+        # each value, and this runs for every call)
+        d = {name: getattr(self, name) for name in _DECISION_FIELDS}
         d["warnings"] = list(self.warnings)
         return d
+
+
+_DECISION_FIELDS = tuple(f.name for f in fields(Decision))
 
 
 def _local_now(now: datetime, config: HotlineConfig, warnings: list[str]) -> datetime:
