@@ -23,7 +23,7 @@ from app.db import Database, utcnow
 from app.events import Event, EventHub
 from app.observability.logging import call_scope
 from app.telephony.ami import AmiConnection, AmiError
-from app.telephony.handlers import DECISION_EVENT, Ctx
+from app.telephony.handlers import DECISION_EVENT, USER_EVENTS, Ctx
 from app.telephony.state import TelephonyState
 from app.telephony.subscriptions import SUBSCRIPTIONS
 
@@ -59,7 +59,8 @@ class AmiConsumer:
         self._idle.set()
 
     def feed(self, server: str, ev: dict[str, str]) -> None:
-        if ev.get("Event") in SUBSCRIPTIONS:
+        name = ev.get("Event")
+        if name in SUBSCRIPTIONS and (name != "UserEvent" or ev.get("UserEvent") in USER_EVENTS):
             self._idle.clear()
             self.inbox.put_nowait((server, ev, time.time()))
 

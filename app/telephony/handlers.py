@@ -218,6 +218,11 @@ async def queue_member_pause(cx: Ctx, server: str, ev: dict[str, str]) -> None:
     _emit_member(cx, m)
 
 
+# the dialplan's UserEvents this module acts on; the consumer does not queue the others (a bench's or an
+# administrator's own), so they cost no batch and no transaction
+USER_EVENTS = frozenset({"HotlineTransfer", "HotlineQueueCallback", "HotlineRoute"})
+
+
 async def user_event(cx: Ctx, server: str, ev: dict[str, str]) -> None:
     if ev.get("UserEvent") == "HotlineTransfer":  # asterisk_conf/transfer.py; app.transfers reads it
         cx.emit(
