@@ -48,3 +48,11 @@ def test_example_config_loads_into_settings(monkeypatch: pytest.MonkeyPatch) -> 
     assert [t.mode for t in s.carrier_trunks] == ["registration", "ip"]
     assert s.carrier_trunks[0].outbound and s.carrier_trunks[1].match == ["198.51.100.20", "198.51.100.0/28"]
     assert s.recordings_dir == Path("/var/lib/hotline/recordings")
+
+
+def test_the_runner_gives_fastagi_the_units_priority() -> None:
+    """`hotline run --workers N` starts the FastAGI processes with the production unit's Nice=."""
+    from app.cluster import AGI_NICE
+
+    unit = (DEPLOY / "systemd" / "hotline-agi@.service").read_text()
+    assert f"Nice={AGI_NICE}\n" in unit
