@@ -269,7 +269,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
                             held[mode] = max(held[mode], rate)
                     if not any(s["held"] for s in steps if s["rate"] == rate):
                         break  # neither held: the machine is past its limit
-                top = held["static"] or min(rates)
+                top = held.get("static") or max(held.values()) or min(rates)  # (--modes without static)
                 for mode in ("static", *[m for m in modes if m != "static"], "static"):
                     holds.append(await measure(a, tmp, sip_port, counter, mode, top, a.hold_s, callers, pids))
                 await ami.close()
