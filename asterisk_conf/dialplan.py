@@ -223,40 +223,40 @@ exten => h,1,Set(DEVICE_STATE(Custom:simagent-${SIMAGENT})=NOT_INUSE)
     )
 
 
+def _bench_agi_step(context: str, about: str, agi: str, mode: str) -> str:
+    """A bench context: the AGI step with hotline-inbound's arguments (the dialled number being the
+    hotline's own) at ``agi``, then answer, hold 1 s, hang up; its UserEvent tells the bench the route.
+    A fallback still reaches a queue in production: answered here too (counted by its event)."""
+    return f"""[{context}]
+{about}
+exten => _X.,1,Set(HOTLINE_T0=${{STRFTIME(,,%s.%3q)}})
+ same => n,AGI({agi}/incoming,${{HOTLINE_TRUNK}},${{HOTLINE_SERVER}},${{CHANNEL(linkedid)}},12345,${{HOTLINE_AGI_KEY}})
+ same => n,GotoIf($["${{AGISTATUS}}" != "SUCCESS"]?fail)
+ same => n,UserEvent(HotlineBench,Route: ${{HOTLINE_ROUTE}},Queue: ${{HOTLINE_QUEUE}},Mode: {mode})
+ same => n,Answer()
+ same => n,Wait(1)
+ same => n,Hangup()
+ same => n(fail),UserEvent(HotlineBench,Route: fail,Queue: ,Mode: {mode})
+ same => n,Answer()
+ same => n,Wait(1)
+ same => n,Hangup()
+
+"""
+
+
 def _bench(cfg: HotlineConfig) -> str:
     bench = (cfg.prefectures or (cfg.province_platform,))[0]  # the static baseline's platform
-    return f"""[hotline-bench-agi]
-; routing benchmark: the AGI step only, then answer, hold 1 s, hang up
-exten => _X.,1,Set(HOTLINE_T0=${{STRFTIME(,,%s.%3q)}})
- ; the same arguments as hotline-inbound's, the dialled number being the hotline's own
- same => n,AGI(${{HOTLINE_AGI}}/incoming,${{HOTLINE_TRUNK}},${{HOTLINE_SERVER}},${{CHANNEL(linkedid)}},12345,${{HOTLINE_AGI_KEY}})
- same => n,GotoIf($["${{AGISTATUS}}" != "SUCCESS"]?fail)
- same => n,UserEvent(HotlineBench,Route: ${{HOTLINE_ROUTE}},Queue: ${{HOTLINE_QUEUE}},Mode: agi)
- same => n,Answer()
- same => n,Wait(1)
- same => n,Hangup()
- same => n(fail),UserEvent(HotlineBench,Route: fail,Queue: ,Mode: agi)
- ; a fallback still reaches a queue in production: answered here too (counted by its event)
- same => n,Answer()
- same => n,Wait(1)
- same => n,Hangup()
-
-[hotline-bench-raw]
-; the protocol's own cost: the same AGI step answered by a minimal FastAGI responder (bench/raw_agi.py,
-; its address set by the bench as the global HOTLINE_BENCH_RAW_AGI) that sends fixed variables
-exten => _X.,1,Set(HOTLINE_T0=${{STRFTIME(,,%s.%3q)}})
- same => n,AGI(${{HOTLINE_BENCH_RAW_AGI}}/incoming,${{HOTLINE_TRUNK}},${{HOTLINE_SERVER}},${{CHANNEL(linkedid)}},12345,${{HOTLINE_AGI_KEY}})
- same => n,GotoIf($["${{AGISTATUS}}" != "SUCCESS"]?fail)
- same => n,UserEvent(HotlineBench,Route: ${{HOTLINE_ROUTE}},Queue: ${{HOTLINE_QUEUE}},Mode: raw)
- same => n,Answer()
- same => n,Wait(1)
- same => n,Hangup()
- same => n(fail),UserEvent(HotlineBench,Route: fail,Queue: ,Mode: raw)
- same => n,Answer()
- same => n,Wait(1)
- same => n,Hangup()
-
-[hotline-bench-static]
+    agi = _bench_agi_step(
+        "hotline-bench-agi", "; routing benchmark: the backend's FastAGI routing step", "${HOTLINE_AGI}", "agi"
+    )
+    raw = _bench_agi_step(
+        "hotline-bench-raw",
+        "; the protocol's own cost: the same AGI step answered by a minimal FastAGI responder (bench/raw_agi.py,\n"
+        "; its address set by the bench as the global HOTLINE_BENCH_RAW_AGI) that sends fixed variables",
+        "${HOTLINE_BENCH_RAW_AGI}",
+        "raw",
+    )
+    return agi + raw + f"""[hotline-bench-static]
 ; routing benchmark baseline: the same variables set by a static Goto, no AGI
 exten => _X.,1,Set(HOTLINE_T0=${{STRFTIME(,,%s.%3q)}})
  same => n,Set(HOTLINE_ROUTE=queue)
