@@ -41,6 +41,16 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await runtime.db.dispose()
 
 
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """The event loop uvicorn gives the HTTP workers (and the single process): uvloop where installed
+    (uvicorn[standard] brings it on Linux), asyncio's own elsewhere."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - platforms without uvloop
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop  # type: ignore[no-any-return]
+
+
 def main(settings: Settings) -> int:
     from app.observability.logging import configure_logging
     from app.pg import is_pg
@@ -69,15 +79,6 @@ def main(settings: Settings) -> int:
             loop.add_signal_handler(sig, stop.set)
         await serve(settings, stop)
 
-    # the event loop uvicorn gives the HTTP workers (and the single process): uvloop where installed
-    # (uvicorn[standard] brings it on Linux), asyncio's own elsewhere
-    loop_factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
-    try:
-        import uvloop
-
-        loop_factory = uvloop.new_event_loop
-    except ImportError:  # pragma: no cover - platforms without uvloop
-        pass
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         runner.run(run())
     return 0

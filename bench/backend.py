@@ -139,13 +139,21 @@ def hotline_run(env: dict[str, str], log: Path, args: tuple[str, ...] = ()) -> I
         try:
             yield proc
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGINT)
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(10)
+            stop(proc, signal.SIGINT, group=True, wait_s=20)
+
+
+def stop(proc: subprocess.Popen[Any], sig: int = signal.SIGTERM, *, group: bool = False, wait_s: float = 10) -> None:
+    """Stops a process the bench started, by its PID (with ``group``, its whole process group): ``sig``,
+    then SIGKILL if it is still there after ``wait_s``."""
+    if proc.poll() is not None:
+        return
+    send = (lambda s: os.killpg(proc.pid, s)) if group else proc.send_signal
+    send(sig)
+    try:
+        proc.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        send(signal.SIGKILL)
+        proc.wait(10)
 
 
 def tail(log: Path, n: int = 3000) -> str:

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import signal
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agi_handlers.incoming import context_from_env, variables  # noqa: E402
 from agi_handlers.server import mset_command  # noqa: E402
+from app.agi_main import event_loop_factory  # noqa: E402
 from callflow import decide, load_config  # noqa: E402
 
 
@@ -61,14 +61,7 @@ def main() -> None:
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--config", help="the platform YAML the backend routes with (default: the shipped one)")
     a = ap.parse_args()
-    factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
-    try:
-        import uvloop
-
-        factory = uvloop.new_event_loop
-    except ImportError:  # pragma: no cover
-        pass
-    with asyncio.Runner(loop_factory=factory) as runner:
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         runner.run(serve(a.port, a.config))
 
 

@@ -54,6 +54,7 @@ from bench.backend import (  # noqa: E402
     hotline_run,
     loadavg,
     run_delay_s,
+    stop,
     wait_healthy,
 )
 from callflow import load_config  # noqa: E402
@@ -125,12 +126,7 @@ def raw_responder(port: int, platform: Path) -> Iterator[subprocess.Popen[bytes]
                 time.sleep(0.1)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop(proc)
 
 
 def run_sipp(work: Path, sip_port: int, mode: str, rate: float, seconds: float, callers: Path) -> dict[str, Any]:
