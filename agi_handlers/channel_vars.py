@@ -15,6 +15,8 @@ NOTICE = "HOTLINE_NOTICE"  # prompt played once before the queue or mailbox (cle
 SKILL = "HOTLINE_SKILL"
 SKILL_SUFFIX = "HOTLINE_SKILL_SUFFIX"  # appended to the queue names: the skill queue ("" = none)
 CALLER_KIND = "HOTLINE_CALLER_KIND"
+CALLER_E164 = "HOTLINE_CALLER_E164"  # the caller's number as the decision normalised it
+REASON = "HOTLINE_REASON"  # why the decision routed so, percent-encoded (MSet and UserEvent drop commas)
 CALLBACK_AFTER = "HOTLINE_CALLBACK_AFTER"  # seconds in queue before the one call-back offer ("0": none)
 CALLBACK_KEY = "HOTLINE_CALLBACK_KEY"  # the one key that accepts it
 CALLBACK_ANSWER = "HOTLINE_CALLBACK_ANSWER"  # seconds the key is awaited after the offer
@@ -28,5 +30,5 @@ SURVEY_ID = "HOTLINE_SURVEY_ID"
 SURVEY_RESULT = "HOTLINE_SURVEY_RESULT"
 
 ROUTING_VARS = (ROUTE, QUEUE, OVERFLOW_QUEUE, OVERFLOW_AFTER, PLATFORM, PREFECTURE, MAILBOX, GREETING,
-                CALLER_KIND, SOURCE, NOTICE, SKILL, SKILL_SUFFIX,
+                CALLER_KIND, CALLER_E164, REASON, SOURCE, NOTICE, SKILL, SKILL_SUFFIX,
                 CALLBACK_AFTER, CALLBACK_KEY, CALLBACK_ANSWER)

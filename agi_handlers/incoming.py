@@ -1,15 +1,16 @@
 """AGI route `incoming`: route a call to 12345 (属地接听) and record it.
 
-The decision is pure and never waits on the database: the call row is written after the reply
-through the DecisionSink port (in the service: the AMI consumer's single batched writer), so a slow
-or locked database never holds a caller (and AMI events — HotlineRoute, QueueCallerJoin — would
-recreate the row in any case).
+The decision is pure and never waits on the database. The reply hands all of it to the dialplan,
+whose HotlineRoute event carries it to the AMI leader (the call row's one writer when FastAGI runs in
+processes of its own); in the single process it also goes through the DecisionSink port to the AMI
+consumer's batched writer, after the reply. A slow or locked database never holds a caller.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from agi_handlers import channel_vars as cv
 from agi_handlers.ports import AgiPorts
@@ -17,6 +18,8 @@ from agi_handlers.server import AgiRequest
 from callflow import CallContext, Decision, HotlineConfig, decide
 
 log = logging.getLogger(__name__)
+# the reason the call row keeps (255 wide); percent-encoded, it stays far inside Asterisk's application data
+REASON_CHARS = 200
 ANON = {"", "unknown", "anonymous", "restricted", "withheld", "private"}
 
 
@@ -61,6 +64,8 @@ def variables(decision: Decision, config: HotlineConfig) -> dict[str, object]:
         cv.MAILBOX: decision.mailbox or "",
         cv.GREETING: decision.greeting or "",
         cv.CALLER_KIND: decision.caller_kind,
+        cv.CALLER_E164: decision.caller_e164 or "",
+        cv.REASON: quote(decision.reason[:REASON_CHARS], safe=""),
         cv.SOURCE: decision.hotline,
         cv.NOTICE: decision.notice or "",
         cv.SKILL: decision.skill or "",

@@ -2,9 +2,10 @@
 
 Asterisk's calls are routed here, on an event loop that serves nothing else: no HTTP request, AMI
 burst or scheduler can delay a routing decision. The process reads the live queue state the AMI
-leader shares (app.telephony.shared), writes each decision's call row itself, and publishes on the
-message bus. It needs PostgreSQL (the state and the bus); SQLite keeps FastAGI in the one process.
-Several may run on one port (SO_REUSEPORT: the kernel spreads Asterisk's connections)."""
+leader shares (app.telephony.shared); each decision travels with its call to the leader, which writes
+the call row (app.telephony.decisions.CarriedByCall). It needs PostgreSQL (the state and the bus);
+SQLite keeps FastAGI in the one process. Several may run on one port (SO_REUSEPORT: the kernel spreads
+Asterisk's connections)."""
 
 from __future__ import annotations
 
@@ -24,12 +25,12 @@ log = logging.getLogger(__name__)
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     from app.bus import message_bus
     from app.runtime import Runtime
-    from app.wiring import telephony_with_agi
+    from app.wiring import telephony_of_agi_process
 
     runtime = Runtime.build(settings)
     try:
         async with AsyncExitStack() as stack:
-            for starter in (message_bus, telephony_with_agi):
+            for starter in (message_bus, telephony_of_agi_process):
                 await stack.enter_async_context(starter(runtime))
             # as the HTTP workers do (app.main.settle_heap): what start-up built leaves the cyclic
             # collector's view, so a collection during a burst of calls walks only the calls' objects

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from agi_handlers.ports import DecisionSink
 from agi_handlers.routes import ROUTE_TIMEOUTS, bind
 from app.callbacks.queued import QueueCallbackPort
 from app.runtime import Runtime
 from app.surveys.agi import SurveyCallsPort
-from app.telephony.decisions import DecisionWriter
+from app.telephony.decisions import CarriedByCall, DecisionWriter
 from app.telephony.lifecycle import TELEPHONY, telephony
 from app.voicemail.agi import VoicemailPort
 from callflow import HotlineConfig
@@ -23,9 +24,9 @@ from callflow import HotlineConfig
 class AgiWiring:
     """agi_handlers.ports.AgiPorts for one running service."""
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, decisions: DecisionSink | None = None) -> None:
         self.rt = rt
-        self.decisions = DecisionWriter(rt)
+        self.decisions = decisions or DecisionWriter(rt)
         self.voicemail = VoicemailPort(rt)
         self.surveys = SurveyCallsPort(rt)
         self.queue_callbacks = QueueCallbackPort(rt)
@@ -48,4 +49,12 @@ class AgiWiring:
 async def telephony_with_agi(rt: Runtime) -> AsyncIterator[None]:
     """STARTERS entry: telephony serving the AGI routes, bound to this service's ports."""
     async with telephony(rt, bind(AgiWiring(rt)), ROUTE_TIMEOUTS):
+        yield
+
+
+@asynccontextmanager
+async def telephony_of_agi_process(rt: Runtime) -> AsyncIterator[None]:
+    """STARTERS entry of `hotline agi`: the AGI routes on the live state the AMI leader shares; the
+    routing decisions travel with the calls to the leader (app.telephony.decisions.CarriedByCall)."""
+    async with telephony(rt, bind(AgiWiring(rt, CarriedByCall())), ROUTE_TIMEOUTS):
         yield

@@ -29,8 +29,9 @@ ROUTE_EVENT = (
     "UserEvent(HotlineRoute,"
     "Route: ${HOTLINE_ROUTE},Queue: ${HOTLINE_QUEUE},Platform: ${HOTLINE_PLATFORM},"
     "Prefecture: ${HOTLINE_PREFECTURE},Mailbox: ${HOTLINE_MAILBOX},AgiMs: ${HOTLINE_AGI_MS},"
-    "Caller: ${CALLERID(num)},Source: ${HOTLINE_SOURCE},Did: ${HOTLINE_DID})"
-)
+    "Caller: ${CALLERID(num)},Source: ${HOTLINE_SOURCE},Did: ${HOTLINE_DID},Kind: ${HOTLINE_CALLER_KIND},"
+    "E164: ${HOTLINE_CALLER_E164},Reason: ${HOTLINE_REASON},Trunk: ${HOTLINE_TRUNK})"
+)  # the whole routing decision travels with the call: the AMI leader writes the call row from it
 
 
 def default_queue(cfg: HotlineConfig, p: RenderParams) -> str:

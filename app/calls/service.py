@@ -128,9 +128,23 @@ async def record_decision(
     return call
 
 
-async def on_route_event(session: AsyncSession, uniqueid: str, fields: dict[str, str], server: str) -> Call:
-    """The dialplan's own account of the route taken (UserEvent HotlineRoute)."""
+# the decision's fields the HotlineRoute event carries besides route, queue and platform: written where
+# the row has none yet (with FastAGI in processes of its own the event is the decision's only record)
+ROUTE_EVENT_FIELDS = {
+    name: Call.__table__.c[name].type.length  # type: ignore[attr-defined]
+    for name in ("prefecture", "caller_kind", "caller_e164", "reason", "trunk", "channel", "caller_name")
+}
+
+
+async def on_route_event(
+    session: AsyncSession, uniqueid: str, fields: dict[str, str], server: str, at: datetime | None = None
+) -> Call:
+    """The dialplan's own account of the route taken (UserEvent HotlineRoute): the whole decision."""
     call = await get_or_create(session, uniqueid, server=server, caller=fields.get("caller", ""))
+    for name, width in ROUTE_EVENT_FIELDS.items():
+        if getattr(call, name) is None and fields.get(name):
+            setattr(call, name, fields[name][:width])
+    call.routed_at = call.routed_at or at or utcnow()
     route = fields.get("route") or "fallback"
     if not call.route or route == "fallback":
         call.route = route

@@ -1,7 +1,9 @@
 """The DecisionSink port of the `incoming` AGI route: the call row is written after the reply.
 
-With telephony running, the decision joins the AMI consumer's ordered, batched writer; without it (a
-service started with AMI off), it is written in a background task. The caller never waits."""
+In the single process, the decision joins the AMI consumer's ordered, batched writer; without AMI
+(a service started with AMI off), it is written in a background task. In a FastAGI process of its
+own nothing is written (CarriedByCall): the dialplan's HotlineRoute event brings the whole decision
+to the server's AMI leader. The caller never waits (docs/adr/2026-12-04-decision-travels-with-the-call.md)."""
 
 from __future__ import annotations
 
@@ -34,3 +36,15 @@ class DecisionWriter:
         async with self.rt.db.sessionmaker() as session:
             await calls.record_decision(session, **item)
             await session.commit()
+
+
+class CarriedByCall:
+    """The sink of `hotline agi`: the decision is the AMI leader's to write, from the HotlineRoute event
+    the dialplan sends right after the reply. One writer per server's call rows: no second
+    transaction per call on the routing process's loop, and none racing the leader's for the row."""
+
+    def __init__(self) -> None:
+        self.handed = 0
+
+    def record(self, item: DecisionRecord) -> None:
+        self.handed += 1

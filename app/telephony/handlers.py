@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -258,9 +259,18 @@ async def user_event(cx: Ctx, server: str, ev: dict[str, str]) -> None:
         "caller": ev.get("Caller", ""),
         "source": ev.get("Source", "")[:16],
         "did": ev.get("Did", ""),
+        # the rest of the decision (agi_handlers.incoming.variables), for the row nobody else writes
+        # when FastAGI runs in processes of its own
+        "prefecture": ev.get("Prefecture", ""),
+        "caller_kind": ev.get("Kind", ""),
+        "caller_e164": ev.get("E164", ""),
+        "reason": unquote(ev.get("Reason", "")),
+        "trunk": ev.get("Trunk", ""),
+        "channel": ev.get("Channel", ""),
+        "caller_name": ev.get("CallerIDName", ""),
     }
     uid = ev.get("Uniqueid", "")
-    call = await calls.on_route_event(cx.session, uid, fields, server)
+    call = await calls.on_route_event(cx.session, uid, fields, server, at=cx.at)
     cx.emit(
         "call.routed",
         uniqueid=uid,

@@ -5,7 +5,16 @@ test: a routed call after the restart stood with no platform. SQLite and Postgre
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from agi_handlers.incoming import variables
+from app.calls.models import Call
 from app.telephony.lifecycle import TELEPHONY
+from asterisk_conf.dialplan import ROUTE_EVENT
+from callflow import CallContext, decide, load_config
 from tests.conftest import add_user, login, make_settings, running_app
 
 
@@ -31,3 +40,53 @@ async def test_a_routed_call_without_the_agi_record_keeps_the_events_platform(tm
         assert r.status_code == 200, r.text
         call = r.json()
         assert (call["route"], call["queue"], call["platform"]) == ("queue", "q-province", "kunming"), call
+
+
+def _as_asterisk_sends_it(uid: str, channel_vars: dict[str, object], **headers: str) -> dict[str, str]:
+    """The HotlineRoute event as Asterisk builds it from the rendered dialplan: the variables the FastAGI
+    reply set (agi_handlers.incoming.variables) substituted into ROUTE_EVENT, the arguments split at
+    commas into "Header: value" lines (MSet has already dropped what it cannot carry)."""
+    from agi_handlers.server import mset_command
+
+    kept = dict(part.split("=", 1) for part in mset_command(channel_vars)[len('EXEC MSet "') : -1].split(","))
+    args = re.sub(r"\$\{([A-Z_0-9]+)\}", lambda m: kept.get(m.group(1), headers.get(m.group(1), "")), ROUTE_EVENT)
+    args = args.replace("${CALLERID(num)}", headers["CallerIDNum"])
+    name, *fields = args[len("UserEvent(") : -1].split(",")
+    ev = {"Event": "UserEvent", "UserEvent": name, "Uniqueid": uid, "Linkedid": uid, **headers}
+    for f in fields:
+        key, _, value = f.partition(": ")
+        ev[key] = value
+    return ev
+
+
+async def test_the_route_event_alone_writes_the_whole_decision(tmp_path, db_url):
+    """With FastAGI in processes of its own, the call row is the AMI leader's to write, from the event
+    the dialplan sends after the reply: region, caller kind, number, reason (commas, brackets and
+    Chinese included), trunk, channel and caller's name, not only the route."""
+    config = load_config(make_settings(tmp_path, db_url).platform_config)
+    ctx = CallContext(caller_id="13987110103", caller_name="张三", dnid="12345", trunk="cmcc-kunming",
+                      queue_agents={"q-kunming": 0, "q-province": 3}, queue_waiting={})  # fmt: skip
+    decision = decide(ctx, datetime(2026, 12, 4, 10, 0, tzinfo=UTC), config)
+    assert "," in decision.reason and "(" in decision.reason, decision.reason
+    uid = "1700000200.1"
+    headers = {"Channel": "PJSIP/cmcc-kunming-00000001", "CallerIDNum": "13987110103", "CallerIDName": "张三",
+               "HOTLINE_TRUNK": "cmcc-kunming", "HOTLINE_DID": "12345", "HOTLINE_AGI_MS": "3.1"}  # fmt: skip
+    async with running_app(make_settings(tmp_path, db_url)) as (app, client):
+        tel = app.state.runtime.require(TELEPHONY)
+        tel.consumer.feed("main", _as_asterisk_sends_it(uid, variables(decision, config), **headers))
+        await tel.consumer.drained()
+        await add_user(app, "root.admin", "admin")
+        r = await client.get(f"/api/calls/{uid}", headers=await login(client, "root.admin"))
+        assert r.status_code == 200, r.text
+        call = r.json()
+        async with app.state.runtime.db.sessionmaker() as s:  # kept for the call's detail, not in the API
+            row = await s.scalar(select(Call).where(Call.uniqueid == uid))
+    assert {k: call[k] for k in ("route", "queue", "platform", "prefecture", "caller_kind", "caller_e164")} == {
+        "route": "queue", "queue": decision.queue, "platform": "kunming", "prefecture": "kunming",
+        "caller_kind": "mobile", "caller_e164": "+8613987110103",
+    }  # fmt: skip
+    assert call["reason"] == decision.reason
+    assert row is not None and (row.trunk, row.channel, row.caller_name) == (
+        "cmcc-kunming", "PJSIP/cmcc-kunming-00000001", "张三"
+    )  # fmt: skip
+    assert call["routed_at"] is not None and call["agi_ms"] == 3.1

@@ -86,7 +86,8 @@ async def call_rows(c: Cluster, callers: list[str]) -> dict[str, list[asyncpg.Re
     conn = await asyncpg.connect(dsn(c.db_url))
     try:
         rows = await conn.fetch(
-            "SELECT uniqueid, caller, route, queue, platform, outcome, agi_ms, arrived_at, ended_at FROM calls "
+            "SELECT uniqueid, caller, route, queue, platform, outcome, agi_ms, arrived_at, ended_at, prefecture, "
+            "caller_kind, caller_e164, reason, routed_at FROM calls "
             "WHERE direction = 'in' AND caller = ANY($1::text[]) ORDER BY arrived_at",
             callers,
         )

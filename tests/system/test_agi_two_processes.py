@@ -112,6 +112,13 @@ async def test_killing_one_of_two_fastagi_processes_under_sip_load(rig: Rig, tmp
     for n in after:
         r = row[n]
         assert (r["route"], r["platform"]) == ("queue", "kunming") and r["agi_ms"] is not None, dict(r)
+    # the FastAGI processes write no call row: the AMI leader wrote each routed call's whole decision
+    # from the dialplan's HotlineRoute event (the reason as the decision worded it, commas included)
+    for n in callers:
+        r = row[n]
+        if r["route"] == "queue":
+            assert (r["prefecture"], r["caller_kind"], r["caller_e164"]) == ("kunming", "mobile", "+86" + n), dict(r)
+            assert r["reason"].startswith("kunming mobile, ") and r["routed_at"] is not None, dict(r)
     assert len(fell_back) <= IN_FLIGHT_AT_KILL, [dict(row[n]) for n in fell_back]
 
 
