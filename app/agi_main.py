@@ -23,15 +23,17 @@ log = logging.getLogger(__name__)
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    from app.bus import message_bus
+    from app.bus import CONTROL_CHANNEL, message_bus
     from app.runtime import Runtime
     from app.wiring import telephony_of_agi_process
 
     runtime = Runtime.build(settings)
     try:
         async with AsyncExitStack() as stack:
-            for starter in (message_bus, telephony_of_agi_process):
-                await stack.enter_async_context(starter(runtime))
+            # the bus's control notices only (the live state, the calendar): the pages' events are not
+            # this process's business
+            await stack.enter_async_context(message_bus(runtime, listen=(CONTROL_CHANNEL,)))
+            await stack.enter_async_context(telephony_of_agi_process(runtime))
             # as the HTTP workers do (app.main.settle_heap): what start-up built leaves the cyclic
             # collector's view, so a collection during a burst of calls walks only the calls' objects
             gc.collect()

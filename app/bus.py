@@ -23,12 +23,17 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from app.events import Event
+from app.events import CALENDAR_RELOADED, Event
 from app.pg import connect, is_pg
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "hotline_events"
+# the notices every process acts on, the FastAGI processes included (which listen to nothing else: the
+# pages' events, the larger part of the traffic, would cost them decoding between two calls' routings)
+CONTROL_CHANNEL = "hotline_control"
+CONTROL_TOPICS = frozenset({"telephony.state", CALENDAR_RELOADED})
+ALL_CHANNELS = (CHANNEL, CONTROL_CHANNEL)
 MAX_NOTIFY = 7900  # bytes; PostgreSQL refuses payloads of 8000 and more
 PART_CHARS = 1800  # characters of a large event per part (≤ 4 bytes each in UTF-8, plus the envelope)
 
@@ -53,8 +58,10 @@ class PgBus:
         on_reconnect: Callable[[], Awaitable[None]],
         *,
         retry_s: float = 0.5,
+        listen: tuple[str, ...] = ALL_CHANNELS,
     ) -> None:
         self.url = url
+        self.listen = listen
         self.origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._own = json.dumps({"o": self.origin})[:-1] + ","  # how this process's payloads begin
         self._deliver = deliver
@@ -132,12 +139,13 @@ class PgBus:
         for event in events:
             self._seq += 1
             payload = encode(self.origin, event, self._seq)
+            channel = CONTROL_CHANNEL if event.topic in CONTROL_TOPICS else CHANNEL
             if len(payload.encode("utf-8")) <= MAX_NOTIFY:
-                run.append((CHANNEL, payload))
+                run.append((channel, payload))
                 continue
             await self._notify_run(run)  # (rare: a screen-pop with a long history) in its place
             run = []
-            await self._notify_parts(payload)
+            await self._notify_parts(payload, channel)
         await self._notify_run(run)
 
     async def _notify_run(self, run: list[tuple[str, str]]) -> None:
@@ -146,14 +154,14 @@ class PgBus:
         elif run:  # pipelined by asyncpg, in one transaction
             await self._send.executemany("SELECT pg_notify($1, $2)", run)
 
-    async def _notify_parts(self, payload: str) -> None:
+    async def _notify_parts(self, payload: str, channel: str) -> None:
         self._seq += 1
         chunks = [payload[i : i + PART_CHARS] for i in range(0, len(payload), PART_CHARS)]
         async with self._send.transaction():  # delivered together at commit, in this order
             for i, chunk in enumerate(chunks):
                 part = {"o": self.origin, "m": self._seq, "i": i, "n": len(chunks), "p": chunk}
                 await self._send.execute(
-                    "SELECT pg_notify($1, $2)", CHANNEL, json.dumps(part, ensure_ascii=False)
+                    "SELECT pg_notify($1, $2)", channel, json.dumps(part, ensure_ascii=False)
                 )
 
     # --- receiving
@@ -161,7 +169,8 @@ class PgBus:
         conn = await connect(self.url, timeout=5, server_settings={"application_name": "hotline-bus"})
         self._lost.clear()
         conn.add_termination_listener(lambda _c: self._lost.set())
-        await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, payload: self._incoming.put_nowait(payload))
+        for channel in self.listen:
+            await conn.add_listener(channel, lambda _c, _pid, _ch, payload: self._incoming.put_nowait(payload))
         self._listen = conn
 
     async def _keep_listening(self) -> None:
@@ -245,7 +254,7 @@ class PgBus:
 
 
 @contextlib.asynccontextmanager
-async def message_bus(runtime: Any) -> AsyncIterator[None]:
+async def message_bus(runtime: Any, listen: tuple[str, ...] = ALL_CHANNELS) -> AsyncIterator[None]:
     """STARTERS entry: on PostgreSQL, joins the hub to the other processes. After the bus was lost
     and is back, ``bus.reconnected`` goes to this process's components and every WebSocket of this
     process is ended, so its page reconnects and loads a fresh snapshot (hotline.js reconnects)."""
@@ -259,7 +268,7 @@ async def message_bus(runtime: Any) -> AsyncIterator[None]:
         await hub.publish_local(Event("bus.reconnected"))
         hub.close_sockets()
 
-    bus = PgBus(url, hub.deliver_remote, reconnected)
+    bus = PgBus(url, hub.deliver_remote, reconnected, listen=listen)
     await bus.start()
     hub.attach(bus.send)
     hub.bus_stats = bus.stats

@@ -32,6 +32,11 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+# the kernel's own topic: an administrator saved a holiday file (app.health.router); every process's
+# Runtime reloads its calendar on it
+CALENDAR_RELOADED = "calendar.reloaded"
+
+
 def local_only(topic: str) -> bool:
     return topic.startswith(("_", "bus."))
 

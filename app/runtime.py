@@ -21,7 +21,7 @@ from app.auth.scope import use_config
 from app.auth.service import TokenSigner
 from app.auth.throttle import LoginThrottle, Throttle, login_throttle
 from app.db import Database
-from app.events import EventHub
+from app.events import CALENDAR_RELOADED, Event, EventHub
 from app.flood import Limiter, LocalWindows, limiter
 from app.settings import Settings
 
@@ -91,7 +91,7 @@ class Runtime:
             settings.database_url, ping_idle_s=settings.db_ping_idle_s,
             pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
         )  # fmt: skip
-        return cls(
+        rt = cls(
             settings=settings,
             db=db,
             flood=limiter(settings.database_url, db.sessionmaker),
@@ -107,11 +107,18 @@ class Runtime:
                 max_s=settings.login_lockout_max_s,
             ),
         )
+        # an administrator's new holiday file, saved by one process: every process routes and counts
+        # deadlines with it (the FastAGI processes too: the bus's control channel carries the notice)
+        hub.subscribe(CALENDAR_RELOADED, rt.on_calendar_saved, everywhere=True)
+        return rt
 
     def reload_calendar(self) -> None:
         from callflow import load_config
 
         self.config = load_config(self.settings.platform_config, holiday_dir=self.settings.holiday_dir)
+
+    async def on_calendar_saved(self, _ev: Event) -> None:
+        self.reload_calendar()
 
 
 async def get_runtime(request: Request) -> Runtime:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from app.auth.deps import require_roles
 from app.auth.models import Role, User
+from app.events import CALENDAR_RELOADED, Event
 from app.telephony.lifecycle import TELEPHONY
 
 log = logging.getLogger(__name__)
@@ -117,5 +118,6 @@ async def upload_calendar(
         saved = rt.config.calendar.save_admin_file(yaml_text, rt.settings.holiday_dir)
     except ValueError as e:
         raise HTTPException(422, f"calendar file rejected: {e}") from e
-    rt.reload_calendar()
+    # every process reloads (this one before the answer): routing and deadlines use it at once
+    await rt.hub.publish(Event(CALENDAR_RELOADED, {"file": saved.name}))
     return {"saved": saved.name, "covered_years": sorted(rt.config.calendar.covered_years())}

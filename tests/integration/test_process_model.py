@@ -310,3 +310,44 @@ async def test_a_logout_in_one_worker_ends_the_cached_session_in_the_others(tmp_
             await bus.stop()
         for rt in workers:
             await rt.db.engine.dispose()
+
+
+@pg_only
+async def test_a_holiday_file_uploaded_to_one_worker_reaches_the_fastagi_process(tmp_path: Path, pg_url: str) -> None:
+    """An administrator uploads next year's holidays through one HTTP worker; the FastAGI process, which
+    routes the calls (open hours, holidays) and listens to the bus's control channel only, uses them at
+    once. The pages' events published meanwhile never reach it."""
+    from datetime import date
+
+    from app.bus import CONTROL_CHANNEL, message_bus
+    from app.runtime import Runtime
+    from tests.conftest import add_user, login, make_settings, running_app
+    from tests.integration.test_calendar_admin import FILE_2099
+
+    holidays = tmp_path / "holidays"
+    agi = Runtime.build(make_settings(tmp_path / "agi", pg_url, holiday_dir=holidays))
+    spring_festival_monday = date(2099, 2, 9)
+    try:
+        async with message_bus(agi, listen=(CONTROL_CHANNEL,)):
+            web_settings = make_settings(tmp_path / "web", pg_url, holiday_dir=holidays)
+            async with running_app(web_settings) as (app, client):
+                assert 2099 not in agi.config.calendar.covered_years()
+                await add_user(app, "root.admin", "admin")
+                h = await login(client, "root.admin")
+                await app.state.runtime.hub.publish(Event("agent.state", {"interface": "PJSIP/agent-1001"}))
+                r = await client.post(
+                    "/api/admin/calendar", content=FILE_2099, headers=h | {"Content-Type": "application/yaml"}
+                )
+                assert r.status_code == 200, r.text
+                assert app.state.runtime.config.calendar.is_workday(spring_festival_monday) is False
+                await wait_until(
+                    lambda: 2099 in agi.config.calendar.covered_years(),
+                    30,
+                    "the FastAGI process to route with the uploaded holidays",
+                )
+                assert agi.config.calendar.is_workday(spring_festival_monday) is False
+                assert agi.config.calendar.is_workday(date(2099, 2, 15)) is True  # the swapped Sunday
+                assert agi.hub.bus_stats is not None
+                assert agi.hub.bus_stats()["received"] == 1, agi.hub.bus_stats()  # the notice, nothing else
+    finally:
+        await agi.db.dispose()
