@@ -32,6 +32,7 @@ ROUTE_EVENT = (
     "Caller: ${CALLERID(num)},Source: ${HOTLINE_SOURCE},Did: ${HOTLINE_DID},Kind: ${HOTLINE_CALLER_KIND},"
     "E164: ${HOTLINE_CALLER_E164},Reason: ${HOTLINE_REASON},Trunk: ${HOTLINE_TRUNK})"
 )  # the whole routing decision travels with the call: the AMI leader writes the call row from it
+AGI_MS = "Set(HOTLINE_AGI_MS=$[(${STRFTIME(,,%s.%3q)} - ${HOTLINE_T0}) * 1000])"  # the AGI step's time
 
 
 def default_queue(cfg: HotlineConfig, p: RenderParams) -> str:
@@ -70,7 +71,7 @@ exten => 12345,1,NoOp(12345 from ${{CALLERID(num)}} trunk ${{HOTLINE_TRUNK}} dia
  same => n,Set(HOTLINE_ROUTE=)
  same => n,Set(HOTLINE_NOTICE=)
  same => n,AGI(${{HOTLINE_AGI}}/incoming,${{HOTLINE_TRUNK}},${{HOTLINE_SERVER}},${{CHANNEL(linkedid)}},${{HOTLINE_DID}},${{HOTLINE_AGI_KEY}})
- same => n,Set(HOTLINE_AGI_MS=$[(${{STRFTIME(,,%s.%3q)}} - ${{HOTLINE_T0}}) * 1000])
+ same => n,{AGI_MS}
  same => n,GotoIf($["${{AGISTATUS}}" != "SUCCESS"]?fallback)
  same => n,GotoIf($["${{HOTLINE_ROUTE}}" = "queue"]?hotline-queue,s,1)
  same => n,GotoIf($["${{HOTLINE_ROUTE}}" = "voicemail"]?hotline-voicemail,s,1)
@@ -224,16 +225,19 @@ exten => h,1,Set(DEVICE_STATE(Custom:simagent-${SIMAGENT})=NOT_INUSE)
     )
 
 
-def _bench_agi_step(context: str, about: str, agi: str, mode: str) -> str:
+def _bench_agi_step(context: str, about: str, agi: str, mode: str, *, recorded: bool) -> str:
     """A bench context: the AGI step with hotline-inbound's arguments (the dialled number being the
     hotline's own) at ``agi``, then answer, hold 1 s, hang up; its UserEvent tells the bench the route.
+    ``recorded``: the production dialplan's HotlineRoute event follows the reply, as in hotline-queue,
+    so the AMI leader writes the decision's call row (the backend's whole work for a routed call).
     A fallback still reaches a queue in production: answered here too (counted by its event)."""
+    route_event = f" same => n,{AGI_MS}\n same => n,{ROUTE_EVENT}\n" if recorded else ""
     return f"""[{context}]
 {about}
 exten => _X.,1,Set(HOTLINE_T0=${{STRFTIME(,,%s.%3q)}})
  same => n,AGI({agi}/incoming,${{HOTLINE_TRUNK}},${{HOTLINE_SERVER}},${{CHANNEL(linkedid)}},12345,${{HOTLINE_AGI_KEY}})
  same => n,GotoIf($["${{AGISTATUS}}" != "SUCCESS"]?fail)
- same => n,UserEvent(HotlineBench,Route: ${{HOTLINE_ROUTE}},Queue: ${{HOTLINE_QUEUE}},Mode: {mode})
+{route_event} same => n,UserEvent(HotlineBench,Route: ${{HOTLINE_ROUTE}},Queue: ${{HOTLINE_QUEUE}},Mode: {mode})
  same => n,Answer()
  same => n,Wait(1)
  same => n,Hangup()
@@ -248,7 +252,8 @@ exten => _X.,1,Set(HOTLINE_T0=${{STRFTIME(,,%s.%3q)}})
 def _bench(cfg: HotlineConfig) -> str:
     bench = (cfg.prefectures or (cfg.province_platform,))[0]  # the static baseline's platform
     agi = _bench_agi_step(
-        "hotline-bench-agi", "; routing benchmark: the backend's FastAGI routing step", "${HOTLINE_AGI}", "agi"
+        "hotline-bench-agi", "; routing benchmark: the backend's FastAGI routing step", "${HOTLINE_AGI}", "agi",
+        recorded=True,
     )
     raw = _bench_agi_step(
         "hotline-bench-raw",
@@ -256,6 +261,7 @@ def _bench(cfg: HotlineConfig) -> str:
         "; its address set by the bench as the global HOTLINE_BENCH_RAW_AGI) that sends fixed variables",
         "${HOTLINE_BENCH_RAW_AGI}",
         "raw",
+        recorded=False,
     )
     return agi + raw + f"""[hotline-bench-static]
 ; routing benchmark baseline: the same variables set by a static Goto, no AGI
