@@ -103,7 +103,8 @@ class GuardedApplication(Application):  # type: ignore[misc]
 
     async def handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            raw = await asyncio.wait_for(reader.readuntil(b"\n\n"), self.header_timeout_s)
+            async with asyncio.timeout(self.header_timeout_s):  # (wait_for would start a task per call)
+                raw = await reader.readuntil(b"\n\n")
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
             self.stats["dropped"] += 1
             writer.close()
@@ -143,7 +144,8 @@ class GuardedApplication(Application):  # type: ignore[misc]
         t0 = time.perf_counter()
         outcome = "ok"
         try:
-            await asyncio.wait_for(route(request), self.route_timeouts.get(script, self.handler_timeout_s))
+            async with asyncio.timeout(self.route_timeouts.get(script, self.handler_timeout_s)):
+                await route(request)
         except TimeoutError:
             outcome = "timeout"
             self.stats["timeouts"] += 1
