@@ -114,13 +114,15 @@ class Sandbox:
         self.conf = render(self.cfg, self.params)
         return self.conf
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(self, timeout: float = 20.0, *, realtime: bool = False) -> None:
+        """``realtime``: Asterisk's ``-p``, as Debian's asterisk.service runs it in production (real-time
+        scheduling where the user may; benchmarks of call set-up)."""
         check_no_dns_leak()
         binary = asterisk_binary()
         self.render()
         logf = open(self.params.base_dir / "log" / "console.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [binary, "-C", str(self.conf), "-f", "-n", "-q"],
+            [binary, "-C", str(self.conf), "-f", "-n", "-q", *(["-p"] if realtime else [])],
             stdin=subprocess.DEVNULL,
             stdout=logf,
             stderr=subprocess.STDOUT,

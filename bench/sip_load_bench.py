@@ -226,7 +226,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             agi_port=agi_port, sip_port=sip_port, rtp_start=35000, rtp_end=39999, bench_sip=True,
         ),
     )  # fmt: skip
-    sb.start()
+    sb.start(realtime=a.asterisk_realtime)
     server = AsteriskServer(ami_port=ami_port, ami_secret="bench", agi_secret="bench-agi-key")
     counter = RouteCounter()
     ami = AmiConnection(server, on_event=counter.feed)
@@ -300,6 +300,7 @@ def summarise(
         "the same AGI step answered by bench/raw_agi.py (fixed variables: the protocol's own cost); 1 s holds",
         "db": a.db,
         "workers": a.workers,
+        "asterisk_realtime": a.asterisk_realtime,
         "command": "bench/sip_load_bench.py " + " ".join(sys.argv[1:]),
         "highest_rate_held": held,
         "agi_over_static_rate_held": round(held["agi"] / held["static"], 3) if held.get("static") and "agi" in held else None,
@@ -380,6 +381,9 @@ def main() -> None:
     ap.add_argument("--modes", default="static,raw,agi",
                     help="static (dialplan Goto), raw (the AGI step answered by bench/raw_agi.py), agi (the "
                     "backend's FastAGI routing); run in this order at each rate")  # fmt: skip
+    ap.add_argument("--asterisk-realtime", action="store_true",
+                    help="run Asterisk with -p (real-time scheduling), as Debian's asterisk.service does in "
+                    "production; needs root or CAP_SYS_NICE")  # fmt: skip
     ap.add_argument("--out", default="sip_load")
     a = ap.parse_args()
     out = asyncio.run(run(a))
