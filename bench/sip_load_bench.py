@@ -309,7 +309,7 @@ def summarise(
         "top_rate_holds": {
             "rate": top,
             "seconds": a.hold_s,
-            "agi_held": all(h["held"] for h in hold_agi),
+            "agi_held": all(h["held"] for h in hold_agi) if hold_agi else None,  # None: not run (--modes)
             "static_held": all(h["held"] for h in hold_static),
             "agi_p99_ms": [h["rtd_p99_ms"] for h in hold_agi],
             "raw_p99_ms": [h["rtd_p99_ms"] for h in hold_raw],
@@ -357,11 +357,15 @@ def report(out: dict[str, Any]) -> str:
             text += f"; minimal responder p50 {x['raw_added_p50_ms']} ms, p99 {x['raw_added_p99_ms']} ms"
         lines.append(text)
     h = out["top_rate_holds"]
+    agi = (
+        f", AGI held {h['agi_held']} (p99 {h['agi_p99_ms']} ms, fallbacks {h['agi_fallbacks']}, "
+        f"SIP failures {h['agi_sip_failures']})"
+        if h["agi_p99_ms"]
+        else " (AGI not run)"
+    )
     lines += [
         "",
-        f"{h['seconds']} s at {h['rate']:g}/s: static held {h['static_held']} (p99 {h['static_p99_ms']} ms), "
-        f"AGI held {h['agi_held']} (p99 {h['agi_p99_ms']} ms, fallbacks {h['agi_fallbacks']}, "
-        f"SIP failures {h['agi_sip_failures']})"
+        f"{h['seconds']} s at {h['rate']:g}/s: static held {h['static_held']} (p99 {h['static_p99_ms']} ms){agi}"
         + (f"; minimal responder p99 {h['raw_p99_ms']} ms." if h.get("raw_p99_ms") else "."),
         "",
         out["what"] + ".",
