@@ -253,6 +253,17 @@ class PgBus:
         }  # fmt: skip
 
 
+async def announce(url: str, event: Event) -> None:
+    """One small event from outside the service (a CLI command) to every running process; raises when
+    PostgreSQL cannot be reached."""
+    channel = CONTROL_CHANNEL if event.topic in CONTROL_TOPICS else CHANNEL
+    conn = await connect(url, timeout=5)
+    try:
+        await conn.execute("SELECT pg_notify($1, $2)", channel, encode(f"cli-{os.getpid()}", event))
+    finally:
+        await conn.close()
+
+
 @contextlib.asynccontextmanager
 async def message_bus(runtime: Any, listen: tuple[str, ...] = ALL_CHANNELS) -> AsyncIterator[None]:
     """STARTERS entry: on PostgreSQL, joins the hub to the other processes. After the bus was lost

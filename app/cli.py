@@ -71,6 +71,21 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _announce_calendar(settings: Settings, name: str) -> str:
+    """Tells a running service on PostgreSQL (every process, FastAGI's included) to reload the calendar."""
+    from app.bus import announce
+    from app.events import CALENDAR_RELOADED, Event
+    from app.pg import is_pg
+
+    if not is_pg(settings.database_url):
+        return "a running service picks it up on restart (or upload it through POST /api/admin/calendar)"
+    try:
+        asyncio.run(announce(settings.database_url, Event(CALENDAR_RELOADED, {"file": name})))
+    except Exception as e:  # noqa: BLE001 - the file is saved; only the notice failed
+        return f"the running service was not told ({type(e).__name__}); it picks the file up on restart"
+    return "the running service was told: every process reloads the calendar now"
+
+
 def _calendar(args: argparse.Namespace, settings: Settings) -> int:
     from callflow import WorkCalendar
 
@@ -82,10 +97,8 @@ def _calendar(args: argparse.Namespace, settings: Settings) -> int:
         except ValueError as e:
             print(f"rejected: {e}", file=sys.stderr)
             return 1
-        print(
-            f"calendar for {saved.stem} loaded: {saved} (a running service picks it up on restart, "
-            "or upload it through POST /api/admin/calendar)"
-        )
+        print(f"calendar for {saved.stem} loaded: {saved}")
+        print(_announce_calendar(settings, saved.name))
         return 0
     cal = WorkCalendar(settings.holiday_dir)
     print("covered years:", ", ".join(map(str, sorted(cal.covered_years()))))

@@ -351,3 +351,33 @@ async def test_a_holiday_file_uploaded_to_one_worker_reaches_the_fastagi_process
                 assert agi.hub.bus_stats()["received"] == 1, agi.hub.bus_stats()  # the notice, nothing else
     finally:
         await agi.db.dispose()
+
+
+@pg_only
+async def test_a_holiday_file_loaded_from_the_command_line_reaches_the_running_processes(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """`hotline calendar load FILE` on a PostgreSQL deployment saves the file and tells the running
+    service over the bus: the FastAGI process routes with it at once, no restart."""
+    from app.bus import CONTROL_CHANNEL, message_bus
+    from app.runtime import Runtime
+    from tests.conftest import make_settings
+    from tests.integration.test_calendar_admin import FILE_2099
+
+    holidays = tmp_path / "holidays"
+    agi = Runtime.build(make_settings(tmp_path / "agi", pg_url, holiday_dir=holidays))
+    f = tmp_path / "2099.yaml"
+    f.write_text(FILE_2099, encoding="utf-8")
+    env = {**_env(tmp_path, pg_url), "HOTLINE_HOLIDAY_DIR": str(holidays)}
+    try:
+        async with message_bus(agi, listen=(CONTROL_CHANNEL,)):
+            assert 2099 not in agi.config.calendar.covered_years()
+            out = await asyncio.to_thread(
+                subprocess.run, [sys.executable, "-m", "app.cli", "calendar", "load", str(f)],
+                cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            assert out.returncode == 0, out.stderr
+            assert "every process reloads the calendar now" in out.stdout, out.stdout
+            await wait_until(lambda: 2099 in agi.config.calendar.covered_years(), 30, "the reload in the FastAGI process")
+    finally:
+        await agi.db.dispose()
