@@ -117,8 +117,10 @@ class Runtime:
 
         self.config = load_config(self.settings.platform_config, holiday_dir=self.settings.holiday_dir)
 
-    async def on_calendar_saved(self, _ev: Event) -> None:
+    async def on_calendar_saved(self, ev: Event) -> None:
         self.reload_calendar()
+        years = ", ".join(map(str, sorted(self.config.calendar.covered_years())))
+        log.info("holiday calendar reloaded (%s): covered years %s", ev.data.get("file", "?"), years)
 
 
 async def get_runtime(request: Request) -> Runtime:
