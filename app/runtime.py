@@ -119,8 +119,21 @@ class Runtime:
 
     async def on_calendar_saved(self, ev: Event) -> None:
         self.reload_calendar()
-        years = ", ".join(map(str, sorted(self.config.calendar.covered_years())))
-        log.info("holiday calendar reloaded (%s): covered years %s", ev.data.get("file", "?"), years)
+        log.info(
+            "holiday calendar reloaded (%s): covered years %s", ev.data.get("file", "?"),
+            year_ranges(self.config.calendar.covered_years()),
+        )  # fmt: skip
+
+
+def year_ranges(years: set[int]) -> str:
+    """2004–2026, 2098–2099: the years a calendar covers, as runs."""
+    runs: list[list[int]] = []
+    for y in sorted(years):
+        if runs and y == runs[-1][1] + 1:
+            runs[-1][1] = y
+        else:
+            runs.append([y, y])
+    return ", ".join(f"{a}–{b}" if a != b else str(a) for a, b in runs)
 
 
 async def get_runtime(request: Request) -> Runtime:
