@@ -94,6 +94,9 @@ async def get_or_create(
     return call
 
 
+REASON_WIDTH = Call.__table__.c["reason"].type.length  # type: ignore[attr-defined]
+
+
 async def record_decision(
     session: AsyncSession,
     *,
@@ -119,7 +122,7 @@ async def record_decision(
     call.prefecture = decision.get("prefecture")
     call.platform = decision.get("platform")
     call.route = decision.get("route")
-    call.reason = decision.get("reason")
+    call.reason = (decision.get("reason") or "")[:REASON_WIDTH] or None  # a longer one would fail the batch
     call.source_hotline = decision.get("hotline") or call.source_hotline
     call.did = decision.get("dnid") or call.did
     if decision.get("route") == "queue":

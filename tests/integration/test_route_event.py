@@ -90,3 +90,25 @@ async def test_the_route_event_alone_writes_the_whole_decision(tmp_path, db_url)
         "cmcc-kunming", "PJSIP/cmcc-kunming-00000001", "张三"
     )  # fmt: skip
     assert call["routed_at"] is not None and call["agi_ms"] == 3.1
+
+
+async def test_a_decision_with_an_overlong_reason_is_recorded_cut_to_the_column(tmp_path, db_url):
+    """A reason longer than the call row keeps (255) is cut, not a failed write that loses the call's
+    decision (PostgreSQL refuses the longer value; the single process writes the decision itself)."""
+    uid = "1700000400.1"
+    item = {
+        "uniqueid": uid, "linkedid": uid, "channel": "PJSIP/cmcc-kunming-00000002", "caller": "13987110105",
+        "caller_name": None, "trunk": "cmcc-kunming", "server": "main", "at": datetime.now(UTC),
+        "decision": {"route": "queue", "queue": "q-kunming", "platform": "kunming", "prefecture": "kunming",
+                     "reason": "昆明来电，" * 80},
+    }  # fmt: skip
+    async with running_app(make_settings(tmp_path, db_url)) as (app, client):
+        tel = app.state.runtime.require(TELEPHONY)
+        tel.consumer.feed_decision(item)  # type: ignore[arg-type]
+        await tel.consumer.drained()
+        await add_user(app, "root.admin", "admin")
+        r = await client.get(f"/api/calls/{uid}", headers=await login(client, "root.admin"))
+    assert r.status_code == 200, r.text
+    call = r.json()
+    assert (call["route"], call["queue"], call["platform"]) == ("queue", "q-kunming", "kunming")
+    assert call["reason"] == ("昆明来电，" * 80)[:255]
