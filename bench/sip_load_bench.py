@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import csv
 import json
-import os
 import random
 import shutil
 import socket
@@ -45,34 +44,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.settings import AsteriskServer  # noqa: E402
 from app.telephony.ami import AmiConnection  # noqa: E402
 from asterisk_conf.render import RenderParams  # noqa: E402
-from asterisk_conf.sandbox import Sandbox  # noqa: E402
+from asterisk_conf.sandbox import Sandbox, free_port  # noqa: E402
 from bench.backend import (  # noqa: E402
     backend_env,
     cpu_s,
     database,
-    free_port,
     hotline_run,
     loadavg,
     run_delay_s,
     stop,
     wait_healthy,
 )
+from bench.sip_load_report import report, summarise  # noqa: E402
 from callflow import load_config  # noqa: E402
 from tests.system.softphone import open_all_day_config  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-MODE_NAMES = {"static": "static", "raw": "minimal responder", "agi": "AGI"}
 RESULTS = HERE / "results"
 SCENARIO = HERE / "sipp" / "invite_answered.xml"
 SERVICE = {"agi": "10001", "static": "20001", "raw": "40001"}
 # Yunnan mobile prefixes the geocoder places in several prefectures (Kunming, Dali, Qujing, Lijiang...)
 PREFIXES = ("1398711", "1398721", "1398741", "1398751", "1398771", "1388801", "1508711", "1378721")
-
-
-def free_udp() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pct(xs: list[float], p: float) -> float | None:
@@ -135,7 +127,7 @@ def run_sipp(work: Path, sip_port: int, mode: str, rate: float, seconds: float, 
     calls = max(1, int(rate * seconds))
     cmd = [
         "sipp", f"127.0.0.1:{sip_port}", "-sf", str(SCENARIO), "-inf", str(callers), "-s", SERVICE[mode],
-        "-i", "127.0.0.1", "-p", str(free_udp()), "-mp", str(free_udp()), "-r", f"{rate:g}", "-m", str(calls),
+        "-i", "127.0.0.1", "-p", str(free_port(kind=socket.SOCK_DGRAM)), "-mp", str(free_port(kind=socket.SOCK_DGRAM)), "-r", f"{rate:g}", "-m", str(calls),
         "-l", str(max(50, int(rate * 10))), "-recv_timeout", "10000", "-timeout", f"{int(seconds) + 40}s",
         "-trace_stat", "-stf", "stat.csv", "-fd", "1", "-trace_rtt", "-rtt_freq", "1", "-nostdin",
         "-trace_err", "-error_file", "errors.log",
@@ -217,7 +209,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
     if shutil.which("sipp") is None:
         raise SystemExit("sipp is not installed (Debian sip-tester; scripts/install-system-deps.sh)")
     tmp = Path(tempfile.mkdtemp(prefix="sip-load-bench-"))
-    ami_port, agi_port, http_port, sip_port, raw_port = free_port(), free_port(), free_port(), free_udp(), free_port()
+    ami_port, agi_port, http_port, sip_port, raw_port = free_port(), free_port(), free_port(), free_port(kind=socket.SOCK_DGRAM), free_port()
     modes = [m for m in ("static", "raw", "agi") if m in a.modes.split(",")]
     sb = Sandbox(
         replace(load_config(), wrapup_s=0),  # explicit: no enforced wrap-up, members take call after call
@@ -272,105 +264,6 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
     finally:
         sb.stop()
     return summarise(a, steps, holds, held, top, load_before)
-
-
-def summarise(
-    a: argparse.Namespace, steps: list[dict[str, Any]], holds: list[dict[str, Any]], held: dict[str, float],
-    top: float, load_before: list[float],
-) -> dict[str, Any]:  # fmt: skip
-    by_rate: dict[float, dict[str, dict[str, Any]]] = {}
-    for s in steps:
-        by_rate.setdefault(s["rate"], {})[s["mode"]] = s
-    added = []
-    for rate, m in sorted(by_rate.items()):
-        if "static" not in m or m["static"]["rtd_p99_ms"] is None:
-            continue
-        row: dict[str, Any] = {"rate": rate}
-        for mode, key in (("agi", ""), ("raw", "raw_")):  # raw: the minimal responder (bench/raw_agi.py)
-            if mode in m and m[mode]["rtd_p99_ms"] is not None:
-                row[f"{key}added_p99_ms"] = round(m[mode]["rtd_p99_ms"] - m["static"]["rtd_p99_ms"], 2)
-                row[f"{key}added_p50_ms"] = round(m[mode]["rtd_p50_ms"] - m["static"]["rtd_p50_ms"], 2)
-        added.append(row)
-    hold_raw = [h for h in holds if h["mode"] == "raw"]
-    hold_agi = [h for h in holds if h["mode"] == "agi"]
-    hold_static = [h for h in holds if h["mode"] == "static"]
-    return {
-        "what": "SIPp INVITEs into the sandbox's PJSIP; rtd = INVITE -> 200 OK (answered after routing); "
-        "AGI = FastAGI routing step, static = dialplan Goto setting the same variables, minimal responder = "
-        "the same AGI step answered by bench/raw_agi.py (fixed variables: the protocol's own cost); 1 s holds",
-        "db": a.db,
-        "workers": a.workers,
-        "asterisk_realtime": a.asterisk_realtime,
-        "command": "bench/sip_load_bench.py " + " ".join(sys.argv[1:]),
-        "highest_rate_held": held,
-        "agi_over_static_rate_held": round(held["agi"] / held["static"], 3) if held.get("static") and "agi" in held else None,
-        "goal": "AGI holds >= 90 % of the highest rate the static dialplan holds; adds <= 5 ms at p99 below it",
-        "added_latency_by_rate": added,
-        "top_rate_holds": {
-            "rate": top,
-            "seconds": a.hold_s,
-            "agi_held": all(h["held"] for h in hold_agi) if hold_agi else None,  # None: not run (--modes)
-            "static_held": all(h["held"] for h in hold_static),
-            "agi_p99_ms": [h["rtd_p99_ms"] for h in hold_agi],
-            "raw_p99_ms": [h["rtd_p99_ms"] for h in hold_raw],
-            "static_p99_ms": [h["rtd_p99_ms"] for h in hold_static],
-            "agi_fallbacks": sum(h["fallbacks"] for h in hold_agi),
-            "agi_sip_failures": sum(h["sip_failures"] for h in hold_agi),
-        },
-        "loadavg_before": load_before,
-        "cpus": os.cpu_count(),
-        "steps": steps,
-        "holds": holds,
-    }
-
-
-def report(out: dict[str, Any]) -> str:
-    lines = [
-        "# Call set-up under SIP load: FastAGI routing vs a static dialplan Goto (same run)",
-        "",
-        f"`{out['command']}` on {out['cpus']} CPUs shared with other jobs (load average before: "
-        f"{out['loadavg_before']}); backend on {out['db']}, "
-        + (f"{out.get('workers', 1)} HTTP workers with FastAGI in processes of its own."
-           if out.get("workers", 1) > 1 else "one process (HTTP, FastAGI and the AMI consumer on one event loop)."),
-        "",
-        "Highest rate held (zero SIP failures, zero fallbacks): "
-        + ", ".join(f"{MODE_NAMES[m]} {r:g}/s" for m, r in out["highest_rate_held"].items())
-        + f" (AGI ÷ static {out['agi_over_static_rate_held']}; goal ≥ 0.9).",
-        "",
-        "| rate/s | mode | ok/calls | SIP failures | fallbacks | rtd p50 ms | rtd p99 ms | backend CPU ms/call | "
-        "Asterisk CPU ms/call | responder CPU ms/call | backend kept waiting ms/call | load |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for s in out["steps"] + out["holds"]:
-        tag = " (hold)" if s in out["holds"] else ""
-        lines.append(
-            f"| {s['rate']:g}{tag} | {s['mode']} | {s['successful']}/{s['calls']} | {s['sip_failures']} | {s['fallbacks']} | "
-            f"{s['rtd_p50_ms']} | {s['rtd_p99_ms']} | {s['cpu_ms_per_call'].get('backend')} | "
-            f"{s['cpu_ms_per_call'].get('asterisk')} | {s['cpu_ms_per_call'].get('raw', '')} | "
-            f"{s.get('cpu_wait_ms_per_call', {}).get('backend')} | "
-            f"{s['loadavg'][0]} |"
-        )
-    lines += ["", "Added latency of the AGI step (AGI minus static at the same rate):", ""]
-    for x in out["added_latency_by_rate"]:
-        text = f"- {x['rate']:g}/s: AGI p50 {x.get('added_p50_ms')} ms, p99 {x.get('added_p99_ms')} ms"
-        if "raw_added_p99_ms" in x:
-            text += f"; minimal responder p50 {x['raw_added_p50_ms']} ms, p99 {x['raw_added_p99_ms']} ms"
-        lines.append(text)
-    h = out["top_rate_holds"]
-    agi = (
-        f", AGI held {h['agi_held']} (p99 {h['agi_p99_ms']} ms, fallbacks {h['agi_fallbacks']}, "
-        f"SIP failures {h['agi_sip_failures']})"
-        if h["agi_p99_ms"]
-        else " (AGI not run)"
-    )
-    lines += [
-        "",
-        f"{h['seconds']} s at {h['rate']:g}/s: static held {h['static_held']} (p99 {h['static_p99_ms']} ms){agi}"
-        + (f"; minimal responder p99 {h['raw_p99_ms']} ms." if h.get("raw_p99_ms") else "."),
-        "",
-        out["what"] + ".",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
