@@ -34,6 +34,10 @@ CHANNEL = "hotline_events"
 CONTROL_CHANNEL = "hotline_control"
 CONTROL_TOPICS = frozenset({"telephony.state", CALENDAR_RELOADED})
 ALL_CHANNELS = (CHANNEL, CONTROL_CHANNEL)
+
+
+def channel_of(event: Event) -> str:
+    return CONTROL_CHANNEL if event.topic in CONTROL_TOPICS else CHANNEL
 MAX_NOTIFY = 7900  # bytes; PostgreSQL refuses payloads of 8000 and more
 PART_CHARS = 1800  # characters of a large event per part (≤ 4 bytes each in UTF-8, plus the envelope)
 
@@ -139,7 +143,7 @@ class PgBus:
         for event in events:
             self._seq += 1
             payload = encode(self.origin, event, self._seq)
-            channel = CONTROL_CHANNEL if event.topic in CONTROL_TOPICS else CHANNEL
+            channel = channel_of(event)
             if len(payload.encode("utf-8")) <= MAX_NOTIFY:
                 run.append((channel, payload))
                 continue
@@ -256,10 +260,9 @@ class PgBus:
 async def announce(url: str, event: Event) -> None:
     """One small event from outside the service (a CLI command) to every running process; raises when
     PostgreSQL cannot be reached."""
-    channel = CONTROL_CHANNEL if event.topic in CONTROL_TOPICS else CHANNEL
     conn = await connect(url, timeout=5)
     try:
-        await conn.execute("SELECT pg_notify($1, $2)", channel, encode(f"cli-{os.getpid()}", event))
+        await conn.execute("SELECT pg_notify($1, $2)", channel_of(event), encode(f"cli-{os.getpid()}", event))
     finally:
         await conn.close()
 

@@ -112,13 +112,10 @@ class Runtime:
         hub.subscribe(CALENDAR_RELOADED, rt.on_calendar_saved, everywhere=True)
         return rt
 
-    def reload_calendar(self) -> None:
+    async def on_calendar_saved(self, ev: Event) -> None:
         from callflow import load_config
 
         self.config = load_config(self.settings.platform_config, holiday_dir=self.settings.holiday_dir)
-
-    async def on_calendar_saved(self, ev: Event) -> None:
-        self.reload_calendar()
         log.info(
             "holiday calendar reloaded (%s): covered years %s", ev.data.get("file", "?"),
             year_ranges(self.config.calendar.covered_years()),

@@ -94,7 +94,12 @@ async def get_or_create(
     return call
 
 
-REASON_WIDTH = Call.__table__.c["reason"].type.length  # type: ignore[attr-defined]
+# the decision's fields the HotlineRoute event carries besides route, queue and platform: written where
+# the row has none yet (with FastAGI in processes of its own the event is the decision's only record)
+ROUTE_EVENT_FIELDS = {
+    name: Call.__table__.c[name].type.length  # type: ignore[attr-defined]
+    for name in ("prefecture", "caller_kind", "caller_e164", "reason", "trunk", "channel", "caller_name")
+}
 
 
 async def record_decision(
@@ -122,21 +127,13 @@ async def record_decision(
     call.prefecture = decision.get("prefecture")
     call.platform = decision.get("platform")
     call.route = decision.get("route")
-    call.reason = (decision.get("reason") or "")[:REASON_WIDTH] or None  # a longer one would fail the batch
+    call.reason = (decision.get("reason") or "")[: ROUTE_EVENT_FIELDS["reason"]] or None  # a longer one would fail the batch
     call.source_hotline = decision.get("hotline") or call.source_hotline
     call.did = decision.get("dnid") or call.did
     if decision.get("route") == "queue":
         call.queue = call.queue or decision.get("queue")
     call.routed_at = at or utcnow()
     return call
-
-
-# the decision's fields the HotlineRoute event carries besides route, queue and platform: written where
-# the row has none yet (with FastAGI in processes of its own the event is the decision's only record)
-ROUTE_EVENT_FIELDS = {
-    name: Call.__table__.c[name].type.length  # type: ignore[attr-defined]
-    for name in ("prefecture", "caller_kind", "caller_e164", "reason", "trunk", "channel", "caller_name")
-}
 
 
 async def on_route_event(

@@ -43,8 +43,5 @@ class CarriedByCall:
     the dialplan sends right after the reply. One writer per server's call rows: no second
     transaction per call on the routing process's loop, and none racing the leader's for the row."""
 
-    def __init__(self) -> None:
-        self.handed = 0
-
     def record(self, item: DecisionRecord) -> None:
-        self.handed += 1
+        """Nothing to write here: the reply already handed the decision to the dialplan."""
