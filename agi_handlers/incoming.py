@@ -9,6 +9,7 @@ consumer's batched writer, after the reply. A slow or locked database never hold
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -39,7 +40,7 @@ def dialled(env: dict[str, str]) -> str:
 
 
 def context_from_env(
-    env: dict[str, str], queue_agents: dict[str, int] | None, queue_waiting: dict[str, int] | None = None
+    env: dict[str, str], queue_agents: Mapping[str, int] | None, queue_waiting: Mapping[str, int] | None = None
 ) -> CallContext:
     trunk = env.get("agi_arg_1", "").strip() or None
     return CallContext(

@@ -6,6 +6,7 @@ these ports and hands one ``AgiPorts`` to ``routes.bind`` at its composition roo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypedDict
@@ -88,8 +89,9 @@ class AgiPorts(Protocol):
     def config(self) -> HotlineConfig:
         """The routing configuration in force (the calendar can be reloaded while running)."""
 
-    def queue_agents(self) -> dict[str, int] | None:
-        """Logged-in, unpaused agents per queue from live AMI state; None when AMI is not running."""
+    def queue_agents(self) -> Mapping[str, int] | None:
+        """Agents routing counts per queue (wrap-up included) from live AMI state; None when AMI is not
+        running."""
 
-    def queue_waiting(self) -> dict[str, int] | None:
+    def queue_waiting(self) -> Mapping[str, int] | None:
         """Callers waiting per queue from live AMI state; None when AMI is not running."""

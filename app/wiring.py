@@ -7,7 +7,7 @@ app.cli) may import several domains at once to compose them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from agi_handlers.ports import DecisionSink
@@ -35,12 +35,12 @@ class AgiWiring:
     def config(self) -> HotlineConfig:
         return self.rt.config
 
-    def queue_agents(self) -> dict[str, int] | None:
+    def queue_agents(self) -> Mapping[str, int] | None:
         """The agents routing counts per queue: wrap-up included (TelephonyState.routable_by_queue)."""
         tel = self.rt.get(TELEPHONY)
         return tel.state.routable_by_queue() if tel is not None else None
 
-    def queue_waiting(self) -> dict[str, int] | None:
+    def queue_waiting(self) -> Mapping[str, int] | None:
         tel = self.rt.get(TELEPHONY)
         return tel.state.waiting_by_queue() if tel is not None else None
 

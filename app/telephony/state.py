@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -67,6 +68,24 @@ class QueueState:
     waiting: dict[str, Waiting] = field(default_factory=dict)
 
 
+class QueueCounts(Mapping[str, int]):
+    """A count per queue, taken when a queue is asked for, from the state as it is then: routing asks
+    for one or two queues among the province's dozens, once per call (every agent of every queue was
+    counted for each call before)."""
+
+    def __init__(self, queues: dict[str, QueueState], count: Callable[[QueueState], int]) -> None:
+        self._queues, self._count = queues, count
+
+    def __getitem__(self, name: str) -> int:
+        return self._count(self._queues[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._queues)
+
+    def __len__(self) -> int:
+        return len(self._queues)
+
+
 class TelephonyState:
     def __init__(self) -> None:
         self.queues: dict[str, QueueState] = {}
@@ -78,33 +97,28 @@ class TelephonyState:
             q = self.queues[name] = QueueState(name=name, server=server)
         return q
 
-    def agents_by_queue(self) -> dict[str, int] | None:
+    def agents_by_queue(self) -> Mapping[str, int] | None:
         """Staffed (logged-in, unpaused) members per queue, or None while state is unknown."""
-        if not self.synced_servers:
-            return None
-        return {q.name: sum(1 for m in q.members.values() if m.staffed) for q in self.queues.values()}
+        return self._counts(lambda q: sum(1 for m in q.members.values() if m.staffed))
 
-    def routable_by_queue(self) -> dict[str, int] | None:
+    def routable_by_queue(self) -> Mapping[str, int] | None:
         """Members per queue a new caller can be answered by without leaving the queue's platform
         (Member.routable: wrap-up included, 示忙 not), or None while state is unknown. What routing
         counts: a prefecture whose agents are all in wrap-up keeps its callers (属地接听) instead of
         sending them straight to the province, as it would not if they were on calls."""
-        if not self.synced_servers:
-            return None
-        return {q.name: sum(1 for m in q.members.values() if m.routable) for q in self.queues.values()}
+        return self._counts(lambda q: sum(1 for m in q.members.values() if m.routable))
 
-    def signed_in_by_queue(self) -> dict[str, int] | None:
+    def signed_in_by_queue(self) -> Mapping[str, int] | None:
         """Signed-in members per queue, paused ones included (a wrap-up ends by itself), or None while
         state is unknown."""
-        if not self.synced_servers:
-            return None
-        return {q.name: sum(1 for m in q.members.values() if m.signed_in) for q in self.queues.values()}
+        return self._counts(lambda q: sum(1 for m in q.members.values() if m.signed_in))
 
-    def waiting_by_queue(self) -> dict[str, int] | None:
+    def waiting_by_queue(self) -> Mapping[str, int] | None:
         """Callers waiting per queue, or None while state is unknown."""
-        if not self.synced_servers:
-            return None
-        return {q.name: len(q.waiting) for q in self.queues.values()}
+        return self._counts(lambda q: len(q.waiting))
+
+    def _counts(self, count: Callable[[QueueState], int]) -> Mapping[str, int] | None:
+        return QueueCounts(self.queues, count) if self.synced_servers else None
 
     def replace_server(self, server: str, messages: list[dict[str, str]], now: float | None = None) -> None:
         """Rebuild one server's queues from a QueueStatus answer (QueueParams/QueueMember/QueueEntry)."""
