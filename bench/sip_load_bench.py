@@ -221,7 +221,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
     sb.start(realtime=a.asterisk_realtime)
     server = AsteriskServer(ami_port=ami_port, ami_secret="bench", agi_secret="bench-agi-key")
     counter = RouteCounter()
-    ami = AmiConnection(server, on_event=counter.feed)
+    ami = AmiConnection(server, on_event=counter.feed, event_mask="user")  # its UserEvents alone
     callers = callers_file(tmp / "callers.csv", 20000)
     steps: list[dict[str, Any]] = []
     holds: list[dict[str, Any]] = []
