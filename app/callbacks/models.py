@@ -41,3 +41,6 @@ class Callback(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # calls to the citizen so far
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    # a queue call-back's queue with its skill (q-dali-skill-water): each retry's placeholder waits there
+    # again, for the same agents (the call row keeps the platform queue the reports count by)
+    queue: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -62,7 +62,7 @@ async def request(session: AsyncSession, uniqueid: str, queue: str, position: st
     cb = Callback(
         channel_id=f"{PREFIX}{uuid.uuid4().hex[:16]}", call_uniqueid=uniqueid, number=number,
         platform=call.platform, agent="", interface="", requested_by=cbm.CALLER, status=cbm.QUEUED,
-        detail=f"排队回拨：在 {queue} 第 {pos} 位等待坐席",
+        detail=f"排队回拨：在 {queue} 第 {pos} 位等待坐席", queue=queue[:64],
     )  # fmt: skip
     session.add(cb)
     session.add(placeholder_call(cb, call, base_queue(queue)))

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,9 +27,11 @@ from app.calls.models import Call
 from app.db import utcnow
 from app.telephony.ami import AmiError
 from app.telephony.lifecycle import TELEPHONY
+from callflow.skills import base_queue
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
+    from callflow.callback import CallbackSettings
 
 log = logging.getLogger(__name__)
 POLL_S = 2.0  # how often due retries are looked for (the interval itself is minutes by default)
@@ -55,14 +57,21 @@ async def claim(session: AsyncSession, cb_id: int, now: datetime) -> tuple[Callb
     await session.refresh(cb)
     original = await session.scalar(select(Call).where(Call.uniqueid == cb.call_uniqueid))
     previous = await session.scalar(select(Call).where(Call.uniqueid == placeholder_uid(old)))
-    if original is None or previous is None or not previous.queue:
+    if original is None or previous is None or not (cb.queue or previous.queue):
         cb.status, cb.detail, cb.ended_at = cbm.FAILED, "无法重拨：原呼叫记录缺失", now
         await session.flush()
         return None
-    row = placeholder_call(cb, original, previous.queue)
+    cb.queue = cb.queue or previous.queue  # (a request made before the column: its platform queue)
+    row = placeholder_call(cb, original, base_queue(cb.queue or ""))
     session.add(row)
     await session.flush()
     return cb, row
+
+
+def retry_action(cb: Callback, settings: CallbackSettings) -> dict[str, Any]:
+    """The Originate of a claimed retry's placeholder: the queue the caller asked in, skill included
+    (at its head: the citizen already waited their turn)."""
+    return originate_action(cb, cb.queue or "", "1", settings.hold_max_s, settings.ring_s)
 
 
 async def run_due(rt: Runtime) -> int:
@@ -82,8 +91,7 @@ async def run_due(rt: Runtime) -> int:
             if got is None:
                 continue
             cb, row = got
-            out, action = (service.callback_out(cb),
-                           originate_action(cb, row.queue or "", "1", settings.hold_max_s, settings.ring_s))  # fmt: skip
+            out, action = service.callback_out(cb), retry_action(cb, settings)
             channel_id, server = cb.channel_id, row.server
         await rt.hub.publish(updated(out))
         try:
