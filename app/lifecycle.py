@@ -21,6 +21,7 @@ from app.callbacks.scheduler import callback_retries
 from app.callrec.component import call_recordings, recording_purge
 from app.callrec.sweep import recording_sweep
 from app.cases.scheduler import case_scheduler
+from app.exchange.knowledge_copies import knowledge_pulls
 from app.exchange.worker import exchange
 from app.kb.component import knowledge_base
 from app.mail.reader import mail_reader
@@ -73,6 +74,7 @@ STARTERS: list[Starter] = [
     knowledge_base,  # review reminders through the case scheduler
     reports,  # the daily and monthly reports, by e-mail through the case scheduler
     exchange,  # cases with other deployments: the transition listener and the delivery worker
+    singleton("knowledge-pull", knowledge_pulls),  # peers' published knowledge kept here as copies
     agents,  # the agent desktop's background work
     transfers,  # live transfers followed through AMI events; the receiving agent's screen-pop
     stats,  # the wallboard's KPI cache

@@ -92,6 +92,9 @@ class ExchangePeer(BaseModel):
     # messages per request to it: 0 = one per POST /exchange/v1/messages (every peer accepts that);
     # 2-100 = POST /exchange/v1/batch, for peers that implement it (this software does)
     batch: int = Field(default=0, ge=0, le=100)
+    # pull its published knowledge into this knowledge base as read-only copies
+    # (exchange_knowledge_pull_s; app.exchange.knowledge_copies)
+    knowledge: bool = False
     keys: list[ExchangeKey] = Field(min_length=1)
 
 
@@ -249,6 +252,7 @@ class Settings(BaseSettings):
     exchange_poll_s: float = 1.0  # the delivery worker looks for due messages this often
     exchange_timeout_s: float = 10.0  # one delivery attempt
     exchange_batch: int = 200  # messages one delivery pass claims
+    exchange_knowledge_pull_s: float = Field(default=600.0, ge=0)  # peers with knowledge: true; 0 = by hand only
     exchange_concurrency: int = 8  # requests at once (different cases; one case's messages stay in order)
 
     # e-mail (outbox channel "email"); empty host: no e-mail is sent (messages wait, visible on /health)

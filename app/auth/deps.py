@@ -96,6 +96,23 @@ async def reading_user(request: Request) -> User:
     return user
 
 
+def apart_with_roles(*roles: Role) -> Callable[..., Awaitable[User]]:
+    """:func:`require_roles` for a write route that works in sessions of its own and may wait on
+    another server meanwhile: the user is checked as for any write (no cache, a revocation counts at
+    once) in a read-only session closed at once, not in a request-long writing one (on SQLite that one
+    would hold the write lock while the route's own sessions wait for it)."""
+
+    async def dep(request: Request) -> User:
+        rt = request.app.state.runtime
+        async with rt.db.read_sessionmaker() as session:
+            user = await user_from_token(rt, session, token_from(request.headers, request.cookies))
+        if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "password change required (POST /api/auth/password)")
+        return _check_role(user, roles)
+
+    return dep
+
+
 def _check_role(user: User, roles: tuple[Role, ...]) -> User:
     if user.role not in roles:
         raise HTTPException(

@@ -50,6 +50,7 @@ async def articles_for(
     """The next page of what ``platforms``' peer may read, changed after (since, after_id)."""
     q = select(KbArticle).where(
         KbArticle.published_at.is_not(None),
+        KbArticle.origin.is_(None),  # written here: copies of another peer's are not ours to pass on
         or_(KbArticle.platform.is_(None), KbArticle.platform.in_(platforms)),
     )
     if since is None:  # a first pull: what is published now (nothing to withdraw yet)

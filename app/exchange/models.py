@@ -1,6 +1,6 @@
 """Exchange tables: per (peer, case) links with both sequence counters, the durable outbox of what we
-send, the inbox of what peers sent (applied, parked until its turn, or rejected), seen nonces, and
-refused requests (the audit of every request turned away)."""
+send, the inbox of what peers sent (applied, parked until its turn, or rejected), seen nonces,
+refused requests (the audit of every request turned away), and where each peer's knowledge pulls stand."""
 
 from __future__ import annotations
 
@@ -90,3 +90,18 @@ class ExchangeRefusal(Base):
     address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     code: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text)
+
+
+class KnowledgePull(Base):
+    """Where the pulls of one peer's published knowledge stand (app.exchange.knowledge_copies): the
+    cursor the next pull continues from, and how the last one went."""
+
+    __tablename__ = "exchange_knowledge_pulls"
+
+    peer: Mapped[str] = mapped_column(String(32), primary_key=True)
+    updated_since: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    after_id: Mapped[int] = mapped_column(Integer, default=0)
+    copies: Mapped[int] = mapped_column(Integer, default=0)  # the peer's articles held here now
+    pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # the last that ended well
+    tried_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(255), nullable=True)

@@ -1,9 +1,11 @@
 """Shared data peers pull with a signed GET (docs/exchange/README.md §5): one day's call and case
 figures (``/exchange/v1/stats``) and published knowledge (``/exchange/v1/knowledge``); and for
-administrators, a pull from a peer (``/api/exchange/peers/{name}/knowledge``). Commits: the nonce."""
+administrators, a look at a peer's (``/api/exchange/peers/{name}/knowledge``), a pull into this knowledge
+base (``…/knowledge/sync``) and where the pulls stand. Commits: the nonce."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date as date_
 from datetime import datetime
 from typing import Annotated, Any
@@ -11,17 +13,18 @@ from typing import Annotated, Any
 import httpx
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.deps import require_roles
+from app.auth.deps import apart_with_roles, require_roles
 from app.auth.models import Role, User
 from app.cases.context import of_runtime
 from app.db import utcnow
-from app.exchange import knowledge
+from app.exchange import knowledge, knowledge_copies
 from app.exchange import protocol as p
 from app.exchange.inbound import Refused, authenticate, refuse
-from app.exchange.models import ExchangeNonce
+from app.exchange.models import ExchangeNonce, KnowledgePull
 from app.exchange.service import EXCHANGE
 from app.exchange.shared import daily_stats
 from app.runtime import Runtime, get_runtime
@@ -114,10 +117,9 @@ async def pull_knowledge(
     after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=knowledge.MAX_LIMIT)] = 100,
 ) -> Any:
-    """An administrator pulls one page of a peer's published knowledge (signed with our key)."""
-    peer = next((x for x in rt.settings.exchange_peers if x.name == name), None)
-    if peer is None:
-        raise HTTPException(404, f"no exchange peer {name!r}")
+    """An administrator pulls one page of a peer's published knowledge (signed with our key): a look,
+    nothing is kept (POST …/knowledge/sync keeps copies)."""
+    peer = _peer(rt, name)
     async with httpx.AsyncClient(timeout=rt.settings.exchange_timeout_s, trust_env=False) as client:
         try:
             r = await knowledge.pull(peer, client, updated_since, after_id, limit)
@@ -126,3 +128,39 @@ async def pull_knowledge(
     if r.status_code != 200:
         raise HTTPException(502, f"{name} 拒绝：HTTP {r.status_code} {r.text[:300]}")
     return r.json()
+
+
+def _peer(rt: Runtime, name: str) -> ExchangePeer:
+    peer = next((x for x in rt.settings.exchange_peers if x.name == name), None)
+    if peer is None:
+        raise HTTPException(404, f"no exchange peer {name!r}")
+    return peer
+
+
+@router.post("/api/exchange/peers/{name}/knowledge/sync")
+async def sync_knowledge(
+    name: str, user: Annotated[User, Depends(apart_with_roles(Role.admin))], rt: Annotated[Runtime, Depends(get_runtime)]
+) -> dict[str, Any]:
+    """Pulls what changed in a peer's published knowledge since the last pull into this knowledge base
+    (read-only copies, app.exchange.knowledge_copies); 502 when nothing could be pulled."""
+    res = await knowledge_copies.sync(rt, _peer(rt, name))
+    if res.error and not res.pages:
+        raise HTTPException(502, res.error)
+    return asdict(res)
+
+
+@router.get("/api/exchange/knowledge")
+async def knowledge_status(user: Admin, rt: Annotated[Runtime, Depends(get_runtime)]) -> list[dict[str, Any]]:
+    """Per peer: whether its knowledge is pulled by itself, the copies held here, the last pull and error."""
+    async with rt.db.sessionmaker() as s:
+        rows = {r.peer: r for r in await s.scalars(select(KnowledgePull))}
+    every = rt.settings.exchange_knowledge_pull_s
+    out = []
+    for peer in rt.settings.exchange_peers:
+        r = rows.get(peer.name)
+        out.append({
+            "peer": peer.name, "every_s": every if peer.knowledge and every > 0 else None,
+            "copies": r.copies if r else 0, "pulled_at": r.pulled_at if r else None,
+            "tried_at": r.tried_at if r else None, "last_error": r.last_error if r else None,
+        })  # fmt: skip
+    return out

@@ -1,7 +1,8 @@
 """Knowledge-base articles and their version history.
 
 An article's current text is on :class:`KbArticle`; every save adds a :class:`KbArticleVersion` (the
-history is never rewritten). ``platform`` None means the whole province (全省); otherwise the article
+history is never rewritten); a peer's article pulled over the exchange is a read-only copy (``origin``).
+``platform`` None means the whole province (全省); otherwise the article
 applies to one platform. The full-text index lives beside these tables in a database-specific form
 (``kb_fts``: an FTS5 table on SQLite, a tsvector table on PostgreSQL; see app.kb.search)."""
 
@@ -21,7 +22,10 @@ STATUS_LABELS = {DRAFT: "草稿", PUBLISHED: "已发布", RETIRED: "已停用"}
 
 class KbArticle(Base):
     __tablename__ = "kb_articles"
-    __table_args__ = (Index("ix_kb_articles_status_review", "status", "review_due"),)
+    __table_args__ = (
+        Index("ix_kb_articles_status_review", "status", "review_due"),
+        UniqueConstraint("origin", "origin_id", name="uq_kb_articles_origin"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -39,6 +43,10 @@ class KbArticle(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     updated_by: Mapped[str] = mapped_column(String(64), default="")
+    # a copy of a peer's published article (app.exchange.knowledge_copies): the peer's name and its id
+    # there; read-only here, kept up to date by the pulls. None: written here.
+    origin: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    origin_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class KbArticleVersion(Base):

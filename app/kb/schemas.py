@@ -55,6 +55,7 @@ class ArticleOut(BaseModel):
     updated_at: datetime
     updated_by: str
     can_edit: bool = False
+    origin: str | None = None  # the peer whose article this is a read-only copy of
 
 
 class ArticleBrief(BaseModel):
@@ -66,6 +67,7 @@ class ArticleBrief(BaseModel):
     scope: str
     status: str
     score: float | None = None
+    origin: str | None = None
 
 
 class SearchOut(BaseModel):

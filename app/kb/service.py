@@ -91,7 +91,10 @@ def may_read(user: User, a: KbArticle) -> bool:
 
 
 def may_edit(user: User, a: KbArticle) -> bool:
-    """Admins: any article. Supervisors: those of the platforms they see. Units: their own unit's."""
+    """Admins: any article. Supervisors: those of the platforms they see. Units: their own unit's.
+    Nobody: a copy of a peer's article (its own deployment maintains it; app.exchange.knowledge_copies)."""
+    if a.origin is not None:
+        return False
     if user.role is Role.admin:
         return True
     if user.role is Role.unit:
@@ -250,6 +253,7 @@ def to_out(a: KbArticle, user: User, ctx: KbContext, today: date) -> ArticleOut:
         status_label=STATUS_LABELS.get(a.status, a.status), version=a.version, review_due=a.review_due,
         review_overdue=a.status == PUBLISHED and a.review_due is not None and a.review_due < today,
         cited=a.cited, updated_at=a.updated_at, updated_by=a.updated_by, can_edit=may_edit(user, a),
+        origin=a.origin,
     )  # fmt: skip
 
 
@@ -274,7 +278,7 @@ def brief(a: KbArticle, ctx: KbContext, terms: list[str], score: float | None) -
     return ArticleBrief(
         id=a.id, title=a.title, snippet=snippet(a.body, terms), category_code=a.category_code,
         category_name=ctx.categories.get(a.category_code or ""), scope=scope_of(a), status=a.status,
-        score=round(score, 6) if score is not None else None,
+        score=round(score, 6) if score is not None else None, origin=a.origin,
     )  # fmt: skip
 
 

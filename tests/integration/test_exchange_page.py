@@ -1,5 +1,6 @@
 """The administrator's 平台对接 page in headless Chromium: a peer that is down shows as 不可达 with its
-undelivered message; the administrator cancels it and sends it again from the page."""
+undelivered message; the administrator cancels it and sends it again from the page; a pull of its
+knowledge by hand says it is unreachable."""
 
 from __future__ import annotations
 
@@ -50,5 +51,14 @@ async def test_admin_sees_a_peer_down_and_cancels_and_retries_in_the_page(tmp_pa
             assert "已取消" in await row.inner_text()
             await row.locator("button.retry").click()
             await page.wait_for_function("() => document.getElementById('ok').textContent.includes('重新发送')")
-            await page.screenshot(path=str(screenshot_path("exchange-admin")), full_page=True)
             assert "待发送" in await page.locator("#msgs tr", has_text=n).inner_text()
+
+            # the shared knowledge: pulled by hand only here; the peer is down, and the page says so
+            kb = page.locator("#kb tr[data-peer='prov-node']")
+            assert "仅手动" in await kb.inner_text() and "0" in await kb.locator(".copies").inner_text()
+            await kb.locator("button.sync").click()
+            await page.wait_for_function("() => document.getElementById('err').textContent.includes('知识同步失败')")
+            assert "prov-node 不可达" in await page.locator("#err").inner_text()
+            # recorded: the table, read again after the pull, shows it too
+            await page.wait_for_function("() => document.querySelector('#kb td.err').textContent.includes('不可达')")
+            await page.screenshot(path=str(screenshot_path("exchange-admin")), full_page=True)

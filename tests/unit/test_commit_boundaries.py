@@ -40,6 +40,7 @@ EXPLICIT = {
     "app/telephony/decisions.py": "the incoming AGI route's decision, written in a background task when no AMI consumer runs",
     "app/exchange/inbound.py": "a refused message's audit row, in its own transaction (the refused changes roll back)",
     "app/exchange/pulls.py": "HTTP routes: peers' signed pulls of statistics and knowledge",
+    "app/exchange/knowledge_copies.py": "a pull of a peer's knowledge: each page's copies with the cursor after it, a worker loop of its own",
     "app/flood.py": "a flood counter hit: one upsert transaction per hit, so processes count exactly",
     "app/auth/throttle.py": "a login's failure or success counted in its own transaction under the row lock, whatever the login's outcome",
     "app/mail/reader.py": "the IMAP reader's job: one unit of work per mail, committed before it is flagged read",
