@@ -223,10 +223,12 @@ async def sync(rt: Runtime, peer: ExchangePeer) -> PullResult:
 async def _one_page(
     rt: Runtime, peer: ExchangePeer, client: httpx.AsyncClient, categories: dict[str, str], res: PullResult
 ) -> tuple[_Page, Applied]:
-    async with rt.db.sessionmaker() as s:
+    async with rt.db.read_sessionmaker() as s:
         cur = await s.get(KnowledgePull, peer.name)
         since, after_id = (cur.updated_since, cur.after_id) if cur is not None else (None, 0)
     page = await _fetch(peer, client, since, after_id)
+    if page.more and (page.next is None or (page.next.updated_since, page.next.after_id) == (since, after_id)):
+        raise PullError(f"{peer.name} 的知识页说还有下一页，却没有给出新的位置")  # it would be pulled again and again
     try:
         async with rt.db.sessionmaker() as s:
             applied = await apply(s, peer.name, page.articles, categories)

@@ -11,7 +11,16 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import httpx
+from sqlalchemy import select
+
+from app.exchange import knowledge_copies as kc
+from app.exchange.models import KnowledgePull
+from app.kb.models import KbArticle
+from app.settings import ExchangePeer
 from tests.exchange_cluster import province_and_prefectures
+from tests.exchange_helpers import key
+from tests.integration.test_cases_helpers import world
 from tests.waiting import wait_until
 
 
@@ -85,3 +94,31 @@ async def test_kunming_agents_find_the_provinces_knowledge_kept_in_step(tmp_path
         await km.call("POST", "/api/exchange/peers/prov-node/knowledge/sync", "km.agent", expect=403)
     finally:
         await asyncio.gather(*(n.stop() for n in nodes.values()))
+
+
+async def test_a_page_that_fails_applies_nothing_and_the_cursor_stays(tmp_path, db_url):
+    """A peer answering a page that says there is more without moving on (it would be pulled for
+    ever), or a page with one bad article among good ones: nothing of it is applied, the cursor stays.
+    (The peer is an httpx transport: a deployment of this software does not answer so.)"""
+    peer = ExchangePeer(name="prov-node", url="http://127.0.0.1:9", platforms=["province"], keys=[key("k1")])
+    good = {"id": 7, "status": "published", "version": 1, "title": "居住证办理", "body": "材料：身份证。",
+            "scope": "province", "updated_at": "2026-12-04T08:00:00+00:00"}  # fmt: skip
+    async with world(tmp_path, db_url) as w:
+        async with w.session() as s:
+            s.add(KnowledgePull(peer="prov-node", updated_since="2026-12-04T07:00:00+00:00", after_id=3, copies=0))
+            await s.commit()
+        stuck = {"articles": [good], "more": True, "next": {"updated_since": "2026-12-04T07:00:00+00:00", "after_id": 3}}
+        bad = {"articles": [good, {**good, "id": 8, "body": ""}], "more": False, "next": None}
+        for answer, says in ((stuck, "还有下一页，却没有给出新的位置"), (bad, "has no title or no text")):
+            transport = httpx.MockTransport(lambda _r, a=answer: httpx.Response(200, json=a))
+            async with httpx.AsyncClient(transport=transport) as client:
+                try:
+                    await kc._one_page(w.runtime, peer, client, {}, kc.PullResult("prov-node"))
+                except kc.PullError as e:
+                    assert says in str(e)
+                else:
+                    raise AssertionError(f"{says}: not refused")
+        async with w.session() as s:
+            cur = await s.get(KnowledgePull, "prov-node")
+            copies = list(await s.scalars(select(KbArticle).where(KbArticle.origin == "prov-node")))
+        assert (cur.updated_since, cur.after_id, copies) == ("2026-12-04T07:00:00+00:00", 3, [])
