@@ -35,10 +35,10 @@ from app.db import utcnow
 from app.events import commit_and_publish
 from app.health.router import EXTRA_CHECKS
 from app.intake.models import IntakeAttachment
-from app.intake.service import receive
+from app.intake.service import Received, receive
 from app.mail.imap import Mailbox
 from app.mail.models import RefusedMail
-from app.mail.parse import MAX_BYTES, MailRefused, nul_free, parse
+from app.mail.parse import MAX_BYTES, MailRefused, ParsedMail, nul_free, parse
 from app.mail.service import acknowledge, inbound_of
 from app.masking import mask_email
 from app.pg import while_leading
@@ -128,28 +128,42 @@ async def take_in(
             out = await refuse(session, var_dir, box, raw, size, str(e), "message")
             await session.commit()
             return out
-        inbound = inbound_of(mail, raw)
-        inbound.platform = box.platform
         try:
-            got = await receive(session, inbound, ctx=of_runtime(rt))
+            got = await accept(session, rt, mail, raw, box.platform)
         except CaseError as e:
             await session.rollback()
             out = await refuse(session, var_dir, box, raw, size, f"intake refused it: {e}", "message")
             await session.commit()
             return out
-        assert got.case is not None
-        if not got.repeated:
-            acknowledge(session, mail.sender, got.case, created=got.created)
-            for a in mail.attachments:  # kept with the case, as the web form's are
-                path, sha = await asyncio.to_thread(_store, var_dir / "attachments", got.case.id, a.data, a.filename)
-                session.add(IntakeAttachment(
-                    intake_id=got.message.id, case_id=got.case.id, filename=a.filename[:255],
-                    content_type=a.content_type[:64], size=len(a.data), sha256=sha, path=path,
-                ))  # fmt: skip
         await commit_and_publish(session, rt.hub, got.events)
-    kind = "repeated" if got.repeated else ("created" if got.created else "joined")
-    log.info("mail: %s → case %s (%s) from %s", box.name, got.case.number, kind, mask_email(mail.sender))
-    return Outcome(kind, got.case.number)
+    out = outcome(got)
+    log.info("mail: %s → case %s (%s) from %s", box.name, out.number, out.kind, mask_email(mail.sender))
+    return out
+
+
+async def accept(session: AsyncSession, rt: Any, mail: ParsedMail, raw: bytes, platform: str) -> Received:
+    """A parsed message taken in on ``platform`` (flushed, not committed): a new case, or the case it
+    replies to, with its attachments and the citizen's acknowledgement queued. CaseError: intake
+    refused it."""
+    inbound = inbound_of(mail, raw)
+    inbound.platform = platform
+    got = await receive(session, inbound, ctx=of_runtime(rt))
+    assert got.case is not None
+    if not got.repeated:
+        acknowledge(session, mail.sender, got.case, created=got.created)
+        for a in mail.attachments:  # kept with the case, as the web form's are
+            root = rt.settings.var_dir / "attachments"
+            path, sha = await asyncio.to_thread(_store, root, got.case.id, a.data, a.filename)
+            session.add(IntakeAttachment(
+                intake_id=got.message.id, case_id=got.case.id, filename=a.filename[:255],
+                content_type=a.content_type[:64], size=len(a.data), sha256=sha, path=path,
+            ))  # fmt: skip
+    return got
+
+
+def outcome(got: Received) -> Outcome:
+    assert got.case is not None
+    return Outcome("repeated" if got.repeated else ("created" if got.created else "joined"), got.case.number)
 
 
 def _error(e: Exception) -> str:

@@ -1,6 +1,7 @@
 """The administrator's 拒收邮件 page in headless Chromium: a hostile mail delivered into a real Dovecot
 mailbox is refused by the reader and shown on the page (masked sender, reason, what was kept), reached
-from the navigation bar; an agent's page shows nothing of it."""
+from the navigation bar; taken in again it is still refused (the page says why), and the administrator
+dismisses it with a reason; an agent's page shows nothing of it."""
 
 from __future__ import annotations
 
@@ -48,6 +49,18 @@ async def test_admin_sees_refused_mail_in_the_page(tmp_path, sqlite_url):
                 text = await row.inner_text()
                 assert "领奖通知" in text and "more than 50 parts" in text and "邮件原文" in text
                 assert "evil@spam.test" not in await page.content()
+                # taken in again it is still refused, and the page says why; then dismissed with a reason
+                await row.locator("button.retake").click()
+                await page.wait_for_function("() => document.getElementById('err').textContent.includes('重新受理失败')")
+                assert "仍无法受理：more than 50 parts" in await page.locator("#err").inner_text()
+                await row.locator("input").fill("群发广告，不予受理")
+                await row.locator("button.dismiss").click()
+                await page.wait_for_function("() => document.getElementById('ok').textContent.includes('不予受理')")
+                assert "没有待处理的拒收邮件" in await page.locator("#rows").inner_text()
+                await page.select_option("#st", "")
+                row = page.locator("#rows tr", has_text="e***@spam.test")
+                await row.wait_for()
+                assert "不予受理" in await row.inner_text() and "群发广告" in await row.inner_text()
                 await page.screenshot(path=str(screenshot_path("mail-refused-admin")), full_page=True)
 
                 agent = await login_page(browser, base, "km.agent")
