@@ -9,7 +9,10 @@ publishes nothing. See docs/adr/typed-runtime-slots.md.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -131,6 +134,18 @@ def year_ranges(years: set[int]) -> str:
         else:
             runs.append([y, y])
     return ", ".join(f"{a}–{b}" if a != b else str(a) for a, b in runs)
+
+
+@asynccontextmanager
+async def in_background(work: Coroutine[Any, Any, None], name: str | None = None) -> AsyncIterator[None]:
+    """A starter's loop: ``work`` runs while the context is open, and is cancelled and awaited when it
+    closes (the service stopping, or the process losing the job's leadership)."""
+    task = asyncio.create_task(work, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def get_runtime(request: Request) -> Runtime:

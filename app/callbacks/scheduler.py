@@ -11,7 +11,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from app.callbacks.models import Callback
 from app.callbacks.queued import PREFIX, originate_action, placeholder_call, placeholder_uid
 from app.calls.models import Call
 from app.db import utcnow
+from app.runtime import in_background
 from app.telephony.ami import AmiError
 from app.telephony.lifecycle import TELEPHONY
 from callflow.skills import base_queue
@@ -120,10 +121,5 @@ async def _loop(rt: Runtime) -> None:
 @asynccontextmanager
 async def callback_retries(rt: Runtime) -> AsyncIterator[None]:
     """STARTERS entry (one process: lifecycle.singleton)."""
-    task = asyncio.create_task(_loop(rt))
-    try:
+    async with in_background(_loop(rt), "callback-retry"):
         yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task

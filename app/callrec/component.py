@@ -18,6 +18,7 @@ from app.calls import service as calls
 from app.db import utcnow
 from app.events import Event, commit_and_publish
 from app.health.router import EXTRA_CHECKS
+from app.runtime import in_background
 from recordings import calls as rc
 
 if TYPE_CHECKING:
@@ -180,9 +181,5 @@ async def recording_purge(rt: Runtime) -> AsyncIterator[None]:
                 log.exception("recording purge failed; retrying next interval")
             await asyncio.sleep(rt.settings.call_recording_purge_interval_s)
 
-    task = asyncio.create_task(loop(), name="call-recording-purge")
-    try:
+    async with in_background(loop(), "call-recording-purge"):
         yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)

@@ -25,6 +25,7 @@ from app.callrec import service
 from app.callrec.component import attach_and_publish
 from app.calls.models import Call
 from app.db import utcnow
+from app.runtime import in_background
 from recordings import calls as rc
 
 if TYPE_CHECKING:
@@ -82,9 +83,5 @@ async def recording_sweep(rt: Runtime) -> AsyncIterator[None]:
                 log.exception("recording sweep failed; retrying next interval")
             await asyncio.sleep(rt.settings.call_recording_sweep_interval_s)
 
-    task = asyncio.create_task(loop(), name="call-recording-sweep")
-    try:
+    async with in_background(loop(), "call-recording-sweep"):
         yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)

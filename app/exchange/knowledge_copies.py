@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
@@ -34,6 +34,7 @@ from app.kb import events as kbe
 from app.kb import search as fts
 from app.kb import service as kb
 from app.kb.models import PUBLISHED, RETIRED, KbArticle, KbArticleVersion
+from app.runtime import in_background
 from app.settings import ExchangePeer
 
 if TYPE_CHECKING:
@@ -271,10 +272,5 @@ async def knowledge_pulls(rt: Runtime) -> AsyncIterator[None]:
     if not (s.exchange_node and peers and s.exchange_knowledge_pull_s > 0):
         yield
         return
-    task = asyncio.create_task(_loop(rt, peers, s.exchange_knowledge_pull_s))
-    try:
+    async with in_background(_loop(rt, peers, s.exchange_knowledge_pull_s), "knowledge-pull"):
         yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
