@@ -43,6 +43,9 @@ def child_env(settings: Settings) -> dict[str, str]:
     return {
         **os.environ,
         "HOTLINE_ASTERISK": json.dumps(servers),
+        # the children read the secrets (and write) where this process does, whatever their working
+        # directory and wherever Python finds the app package from there
+        "HOTLINE_VAR_DIR": str(settings.var_dir.resolve()),
         "HOTLINE_AGI_ENABLED": "false",  # the HTTP workers; `hotline agi` serves FastAGI
         "HOTLINE_AUTO_MIGRATE": "false",  # done once, before
     }
