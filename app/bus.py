@@ -34,15 +34,13 @@ CHANNEL = "hotline_events"
 CONTROL_CHANNEL = "hotline_control"
 CONTROL_TOPICS = frozenset({"telephony.state", CALENDAR_RELOADED})
 ALL_CHANNELS = (CHANNEL, CONTROL_CHANNEL)
+MAX_NOTIFY = 7900  # bytes; PostgreSQL refuses payloads of 8000 and more
+PART_CHARS = 1800  # characters of a large event per part (≤ 4 bytes each in UTF-8, plus the envelope)
+MAX_BATCH = 256  # notifications sent in one round trip
 
 
 def channel_of(event: Event) -> str:
     return CONTROL_CHANNEL if event.topic in CONTROL_TOPICS else CHANNEL
-MAX_NOTIFY = 7900  # bytes; PostgreSQL refuses payloads of 8000 and more
-PART_CHARS = 1800  # characters of a large event per part (≤ 4 bytes each in UTF-8, plus the envelope)
-
-
-MAX_BATCH = 256  # notifications sent in one round trip
 
 
 def encode(origin: str, event: Event, seq: int = 0) -> str:

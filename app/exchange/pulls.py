@@ -152,7 +152,7 @@ async def sync_knowledge(
 @router.get("/api/exchange/knowledge")
 async def knowledge_status(user: Admin, rt: Annotated[Runtime, Depends(get_runtime)]) -> list[dict[str, Any]]:
     """Per peer: whether its knowledge is pulled by itself, the copies held here, the last pull and error."""
-    async with rt.db.sessionmaker() as s:
+    async with rt.db.read_sessionmaker() as s:
         rows = {r.peer: r for r in await s.scalars(select(KnowledgePull))}
     every = rt.settings.exchange_knowledge_pull_s
     out = []
