@@ -37,7 +37,14 @@ _BREAK = re.compile(r"<\s*(br|/p|/div|/li|/tr)\b[^>]*>", re.I)
 
 
 class MailRefused(ValueError):
-    pass
+    """Why a message is not taken in, in the words the 拒收邮件 page shows."""
+
+
+HEADER_NAMES = {b"subject": "邮件标题"}
+
+
+def too_large(size: int) -> str:
+    return f"邮件 {size} 字节，超过上限 {MAX_BYTES} 字节"
 
 
 @dataclass
@@ -74,7 +81,7 @@ def _decode(part: Message, notes: list[str]) -> str:
     try:
         return raw.decode(cs)
     except LookupError:
-        notes.append(f"unknown charset {cs!r}: decoded as UTF-8 with replacements")
+        notes.append(f"未知字符集 {cs}：按 UTF-8 解码，无法识别的字符已替换")
         return raw.decode("utf-8", errors="replace")
     except UnicodeDecodeError:
         for alt in ("utf-8", "gb18030"):
@@ -82,9 +89,9 @@ def _decode(part: Message, notes: list[str]) -> str:
                 text = raw.decode(alt)
             except UnicodeDecodeError:
                 continue
-            notes.append(f"declared {cs} but is {alt}")
+            notes.append(f"声明为 {cs}，实为 {alt}")
             return text
-        notes.append(f"not valid {cs}: decoded with replacements")
+        notes.append(f"不是有效的 {cs}：无法识别的字符已替换")
         return raw.decode(cs, errors="replace")
 
 
@@ -116,7 +123,7 @@ def _header_8bit(raw: bytes, name: bytes, parsed: str, notes: list[str]) -> str:
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError:
-        notes.append(f"8-bit {name.decode()} header read as GB18030")
+        notes.append(f"{HEADER_NAMES.get(name, name.decode())}未按标准编码，按 GB18030 读取")
         return value.decode("gb18030", errors="replace")
 
 
@@ -134,10 +141,10 @@ def html_to_text(markup: str) -> str:
 
 def _walk(msg: Message, depth: int, out: list[tuple[Message, int]]) -> None:
     if depth > MAX_DEPTH:
-        raise MailRefused(f"parts nested deeper than {MAX_DEPTH}")
+        raise MailRefused(f"邮件嵌套超过 {MAX_DEPTH} 层")
     out.append((msg, depth))
     if len(out) > MAX_PARTS:
-        raise MailRefused(f"more than {MAX_PARTS} parts")
+        raise MailRefused(f"邮件分段超过 {MAX_PARTS} 个")
     if msg.is_multipart():
         for sub in msg.get_payload():  # type: ignore[union-attr]
             if isinstance(sub, Message):
@@ -146,7 +153,7 @@ def _walk(msg: Message, depth: int, out: list[tuple[Message, int]]) -> None:
 
 def parse(raw: bytes) -> ParsedMail:
     if len(raw) > MAX_BYTES:
-        raise MailRefused(f"message of {len(raw)} bytes (at most {MAX_BYTES})")
+        raise MailRefused(too_large(len(raw)))
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     parts: list[tuple[Message, int]] = []
     _walk(msg, 0, parts)
@@ -172,13 +179,13 @@ def parse(raw: bytes) -> ParsedMail:
     else:
         text = "\n\n".join(html_to_text(h) for h in htmls)
         if htmls:
-            notes.append("HTML only: kept as text (scripts, styles and markup dropped)")
+            notes.append("只有 HTML 正文：已转为纯文本（脚本、样式和标记已去除）")
     sender = nul_free(parseaddr(str(msg.get("From", "")))[1]).strip().lower()
     if "@" not in sender:
-        raise MailRefused("no sender address")
+        raise MailRefused("没有发件人地址")
     subject = _header_8bit(raw, b"subject", str(msg.get("Subject", "")), notes)
     if "\x00" in text or "\x00" in subject:
-        notes.append("NUL characters removed")
+        notes.append("已去除 NUL 字符")
     subject, text = nul_free(subject).strip()[:255], nul_free(text)
     for a in attachments:
         a.filename = nul_free(a.filename) or "附件"

@@ -38,7 +38,7 @@ from app.intake.models import IntakeAttachment
 from app.intake.service import Received, receive
 from app.mail.imap import Mailbox
 from app.mail.models import RefusedMail
-from app.mail.parse import MAX_BYTES, MailRefused, ParsedMail, nul_free, parse
+from app.mail.parse import MAX_BYTES, MailRefused, ParsedMail, nul_free, parse, too_large
 from app.mail.service import acknowledge, inbound_of
 from app.masking import mask_email
 from app.pg import while_leading
@@ -118,7 +118,7 @@ async def take_in(
     async with rt.db.sessionmaker() as session:
         if failed is not None or size > MAX_BYTES:
             kept = "header" if size > MAX_BYTES else "message"
-            reason = failed or f"message of {size} bytes (at most {MAX_BYTES})"
+            reason = failed or too_large(size)
             out = await refuse(session, var_dir, box, raw, size, reason, kept)
             await session.commit()
             return out
@@ -132,7 +132,7 @@ async def take_in(
             got = await accept(session, rt, mail, raw, box.platform)
         except CaseError as e:
             await session.rollback()
-            out = await refuse(session, var_dir, box, raw, size, f"intake refused it: {e}", "message")
+            out = await refuse(session, var_dir, box, raw, size, f"受理失败：{e}", "message")
             await session.commit()
             return out
         await commit_and_publish(session, rt.hub, got.events)
@@ -192,7 +192,7 @@ async def poll(rt: Any, box: MailboxSetting, failures: dict[tuple[str, str], int
                     counts["retry"] += 1
                     continue
                 try:
-                    out = await take_in(rt, box, raw, size=size, failed=f"failed {failures[key]} times: {error}")
+                    out = await take_in(rt, box, raw, size=size, failed=f"连续 {failures[key]} 次处理失败：{error}")
                 except Exception as e2:  # noqa: BLE001 - not even keepable now: unseen, the others go on
                     log.warning("mail: %s uid %s cannot be kept as refused: %s", box.name, uid, _error(e2))
                     counts["retry"] += 1

@@ -23,7 +23,7 @@ def inbound_of(mail: ParsedMail, raw: bytes) -> Inbound:
     note = "; ".join(mail.notes) or None
     if mail.attachments:
         names = ", ".join(a.filename for a in mail.attachments)
-        note = "; ".join(x for x in (note, f"attachments: {names}") if x)
+        note = "; ".join(x for x in (note, f"附件：{names}") if x)
     return Inbound(
         channel="email", external_id=ext, sender=mail.sender, subject=mail.subject or None,
         text=mail.text.strip() or "（邮件无正文）", join_number=mail.case_number, note=note,

@@ -33,14 +33,14 @@ async def test_refused_mail_is_taken_in_after_all_or_dismissed_with_a_reason(tmp
     async with world(tmp_path, db_url) as w:
         rt, c, root = w.runtime, w.client, w.h["root"]
         water = _mail("zhao@example.test", "下关镇自来水浑浊", "这几天自来水发黄，烧开后有沉淀。", "m1")
-        await take_in(rt, BOX, water, failed="failed 5 times: OperationalError: database is locked")
+        await take_in(rt, BOX, water, failed="连续 5 次处理失败：OperationalError: database is locked")
         await take_in(rt, BOX, _mail("", "中奖通知", "点击领取。", "m2"))
         photos = _mail("qian@example.test", "违章停车照片", "见附件。", "m3")
         await take_in(rt, BOX, photos[:200], size=MAX_BYTES + 1)  # too large: only its header was read
         rows = (await c.get("/api/mail/refused", params={"status": "refused"}, headers=root)).json()
-        by = {r["reason"].split(":")[0].split(" (")[0]: r for r in rows}
+        by = {r["reason"].split("：")[0].split("，")[0]: r for r in rows}
         assert len(rows) == 3 and {r["status_label"] for r in rows} == {"待处理"}
-        failed, nobody, big = by["failed 5 times"], by["no sender address"], by[f"message of {MAX_BYTES + 1} bytes"]
+        failed, nobody, big = by["连续 5 次处理失败"], by["没有发件人地址"], by[f"邮件 {MAX_BYTES + 1} 字节"]
 
         # only administrators settle refused mail
         for path in (f"/api/mail/refused/{failed['id']}/retake", f"/api/mail/refused/{nobody['id']}/dismiss"):
@@ -63,7 +63,7 @@ async def test_refused_mail_is_taken_in_after_all_or_dismissed_with_a_reason(tmp
 
         # no sender: still refused, said why; then not taken in, with the reason kept
         r = await c.post(f"/api/mail/refused/{nobody['id']}/retake", json={}, headers=root)
-        assert r.status_code == 422 and "仍无法受理：no sender address" in r.json()["detail"]
+        assert r.status_code == 422 and "仍无法受理：没有发件人地址" in r.json()["detail"]
         r = await c.post(f"/api/mail/refused/{nobody['id']}/dismiss", json={"note": ""}, headers=root)
         assert r.status_code == 422  # a dismissal says why
         r = await c.post(f"/api/mail/refused/{nobody['id']}/dismiss", json={"note": "无发件人，广告"}, headers=root)

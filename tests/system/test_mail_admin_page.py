@@ -47,12 +47,12 @@ async def test_admin_sees_refused_mail_in_the_page(tmp_path, sqlite_url):
                 row = page.locator("#rows tr", has_text="e***@spam.test")
                 await row.wait_for()
                 text = await row.inner_text()
-                assert "领奖通知" in text and "more than 50 parts" in text and "邮件原文" in text
+                assert "领奖通知" in text and "邮件分段超过 50 个" in text and "邮件原文" in text
                 assert "evil@spam.test" not in await page.content()
                 # taken in again it is still refused, and the page says why; then dismissed with a reason
                 await row.locator("button.retake").click()
                 await page.wait_for_function("() => document.getElementById('err').textContent.includes('重新受理失败')")
-                assert "仍无法受理：more than 50 parts" in await page.locator("#err").inner_text()
+                assert "仍无法受理：邮件分段超过 50 个" in await page.locator("#err").inner_text()
                 await row.locator("input").fill("群发广告，不予受理")
                 await row.locator("button.dismiss").click()
                 await page.wait_for_function("() => document.getElementById('ok').textContent.includes('不予受理')")

@@ -182,8 +182,8 @@ async def test_hostile_mail_is_refused_kept_and_shown_to_the_admin(
     await wait_until(lambda: world.dovecot.unseen() == [], 30, "all three flagged \\Seen")
     by_sender = {r.sender_masked: r for r in refused}
     parts, huge = by_sender["e***@spam.test"], by_sender["h***@spam.test"]
-    assert "more than 50 parts" in parts.reason and parts.kept == "message"
-    assert "bytes (at most" in huge.reason and huge.kept == "header" and huge.size > 11 * 1024 * 1024
+    assert "邮件分段超过 50 个" in parts.reason and parts.kept == "message"
+    assert "字节，超过上限" in huge.reason and huge.kept == "header" and huge.size > 11 * 1024 * 1024
     assert _kept(parts.path).count(b"Content-Type: text/plain") == 60  # the whole message kept
     assert b"Subject:" in _kept(huge.path) and len(_kept(huge.path)) < 64 * 1024  # its header only
     async with world.app.state.runtime.db.sessionmaker() as s:
@@ -196,7 +196,7 @@ async def test_hostile_mail_is_refused_kept_and_shown_to_the_admin(
         shown = await c.get("/api/mail/refused", headers=await login(c, "mailadmin"))
         assert shown.status_code == 200
         reasons = {r["sender_masked"]: r["reason"] for r in shown.json()}
-        assert "more than 50 parts" in reasons["e***@spam.test"]
+        assert "邮件分段超过 50 个" in reasons["e***@spam.test"]
         assert "evil@spam.test" not in shown.text and "huge@spam.test" not in shown.text
         assert (await c.get("/api/mail/refused", headers=await login(c, "agent7"))).status_code == 403
         assert (await c.get("/api/mail/refused")).status_code in (401, 403)  # not logged in

@@ -52,13 +52,13 @@ def test_html_only_mail_is_cleaned_and_wrong_charset_read_anyway():
     ).encode()
     m = parse(raw)
     assert "alert" not in m.text and "<" not in m.text and "路灯坏了" in m.text and "请修理&谢谢" in m.text
-    assert any("HTML only" in n for n in m.notes)
+    assert any("只有 HTML 正文" in n for n in m.notes)
     wrong = (
         b"From: a@example.test\r\nSubject: y\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
         + "停电了".encode("gb18030")
     )
     m = parse(wrong)
-    assert m.text == "停电了" and m.notes == ["declared utf-8 but is gb18030"]
+    assert m.text == "停电了" and m.notes == ["声明为 utf-8，实为 gb18030"]
     unknown = (
         b"From: a@example.test\r\nSubject: z\r\nContent-Type: text/plain; charset=x-nonsense\r\n\r\nhello"
     )
@@ -70,11 +70,11 @@ def test_hostile_mail_refused():
     inner = "Content-Type: text/plain\r\n\r\nhi\r\n"
     for i in range(8):
         inner = f"Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n{inner}--b{i}--\r\n"
-    with pytest.raises(MailRefused, match="nested"):
+    with pytest.raises(MailRefused, match="嵌套超过"):
         parse((nested + inner).encode())
-    with pytest.raises(MailRefused, match="at most"):
+    with pytest.raises(MailRefused, match="超过上限"):
         parse(b"From: a@example.test\r\n\r\n" + b"x" * (MAX_BYTES + 1))
-    with pytest.raises(MailRefused, match="sender"):
+    with pytest.raises(MailRefused, match="发件人"):
         parse(b"Subject: none\r\n\r\nbody")
 
 
@@ -82,7 +82,7 @@ def test_subject_sent_as_raw_8bit_gbk_or_utf8_reads_right():
     """Some Chinese mail clients send the subject as raw bytes, not RFC 2047: GBK, or UTF-8."""
     body = b"\r\nContent-Type: text/plain; charset=gbk\r\n\r\n" + "路灯坏了一个星期".encode("gbk") + b"\r\n"
     gbk = parse(b"From: a@citizen.test\r\nSubject: " + "路灯坏了".encode("gbk") + body)
-    assert gbk.subject == "路灯坏了" and "8-bit subject header read as GB18030" in gbk.notes
+    assert gbk.subject == "路灯坏了" and "邮件标题未按标准编码，按 GB18030 读取" in gbk.notes
     assert gbk.text == "路灯坏了一个星期"
     utf8 = parse(b"From: a@citizen.test\nSubject: Re: " + "补充 KM-20261202-0001".encode() + b"\n\nx\n")
     assert (utf8.subject, utf8.case_number, utf8.notes) == ("Re: 补充 KM-20261202-0001", "KM-20261202-0001", [])
@@ -91,4 +91,4 @@ def test_subject_sent_as_raw_8bit_gbk_or_utf8_reads_right():
 def test_nul_characters_are_removed_and_noted():
     raw = b"From: a@citizen.test\r\nSubject: a\x00b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nc\x00d\r\n"
     got = parse(raw)
-    assert (got.subject, got.text) == ("ab", "cd") and "NUL characters removed" in got.notes
+    assert (got.subject, got.text) == ("ab", "cd") and "已去除 NUL 字符" in got.notes
