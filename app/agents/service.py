@@ -121,7 +121,7 @@ def agent_view(state: TelephonyState, user: User) -> dict[str, Any]:
 def conn_for(rt: Runtime, platform: str) -> AmiConnection:
     tel = rt.get(TELEPHONY)
     if tel is None:
-        raise AgentError("telephony is not running", 503)
+        raise AgentError("电话系统未运行", 503)
     try:
         return tel.connection_for(platform)
     except AmiError as e:

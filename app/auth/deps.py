@@ -19,6 +19,8 @@ from app.deps import get_session
 
 COOKIE = "hotline_session"
 # what a user who must choose a new password may still do
+# the pages send the user to the password form on a 403 whose detail starts "需要先修改密码" (hotline.js)
+PASSWORD_CHANGE_REQUIRED = "需要先修改密码（POST /api/auth/password）"
 PASSWORD_CHANGE_PATHS = frozenset({"/api/auth/me", "/api/auth/password", "/api/auth/logout"})
 
 
@@ -32,16 +34,16 @@ def token_from(headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | 
 async def user_from_token(runtime: object, session: AsyncSession, token: str | None) -> User:
     """One primary-key lookup: the user row carries the session version every token is checked against."""
     if not token:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "请先登录")
     try:
         uid, version = runtime.signer.read(token)  # type: ignore[attr-defined]
     except AuthError as e:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(e)) from e
     user = await session.get(User, uid)
     if user is None or not user.active:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or disabled user")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "用户不存在或已停用")
     if version != (user.session_version or 0):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "session ended; log in again")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "会话已结束，请重新登录")
     return user
 
 
@@ -67,7 +69,7 @@ async def current_user(request: Request, session: AsyncSession = Depends(get_ses
     check = cached_user_from_token if request.method in ("GET", "HEAD") else user_from_token
     user = await check(request.app.state.runtime, session, token_from(request.headers, request.cookies))
     if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "password change required (POST /api/auth/password)")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, PASSWORD_CHANGE_REQUIRED)
     return user
 
 
@@ -90,9 +92,9 @@ async def reading_user(request: Request) -> User:
             async with rt.db.read_sessionmaker() as session:
                 user = await cached_user_from_token(rt, session, token)
     else:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "请先登录")
     if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "password change required (POST /api/auth/password)")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, PASSWORD_CHANGE_REQUIRED)
     return user
 
 
@@ -107,7 +109,7 @@ def apart_with_roles(*roles: Role) -> Callable[..., Awaitable[User]]:
         async with rt.db.read_sessionmaker() as session:
             user = await user_from_token(rt, session, token_from(request.headers, request.cookies))
         if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "password change required (POST /api/auth/password)")
+            raise HTTPException(status.HTTP_403_FORBIDDEN, PASSWORD_CHANGE_REQUIRED)
         return _check_role(user, roles)
 
     return dep
@@ -117,7 +119,7 @@ def _check_role(user: User, roles: tuple[Role, ...]) -> User:
     if user.role not in roles:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
-            f"role {user.role.value} may not do this (needs {', '.join(r.value for r in roles)})",
+            f"角色 {user.role.value} 无权执行此操作（需要 {', '.join(r.value for r in roles)}）",
         )
     return user
 

@@ -57,13 +57,13 @@ async def _throttled(request: Request, username: str) -> None:
 @router.post(
     "/login",
     response_model=LoginOut,
-    responses={401: {"description": "wrong username or password"}, 429: {"description": "throttled"}},
+    responses={401: {"description": "用户名或密码错误"}, 429: {"description": "throttled"}},
 )
 async def login(data: LoginIn, request: Request, response: Response, session: ReadSession) -> LoginOut:
     await _throttled(request, data.username)
     user = await service.authenticate(session, data.username, data.password)
     if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "用户名或密码错误")
     await request.app.state.runtime.throttle.succeeded(data.username, _address(request))
     return _start_session(request, response, user)
 
@@ -95,10 +95,10 @@ async def change_password(
     """The user chooses a new password: every other session ends, this one continues with a new token."""
     await _throttled(request, user.username)
     if not await service.verify_password_async(user.password_hash, data.current_password):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "current password is wrong")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "当前密码不正确")
     await request.app.state.runtime.throttle.succeeded(user.username, _address(request))
     if data.new_password == data.current_password:
-        raise HTTPException(422, "the new password must differ from the current one")
+        raise HTTPException(422, "新密码不能与当前密码相同")
     await service.set_password(user, data.new_password, must_change=False)
     await commit_and_publish(session, hub, [events.sessions_ended(user)])
     return _start_session(request, response, user)

@@ -48,7 +48,7 @@ async def verify_password_async(password_hash: str, password: str) -> bool:
 async def create_user(session: AsyncSession, data: UserCreate) -> User:
     existing = await session.scalar(select(User).where(User.username == data.username))
     if existing is not None:
-        raise AuthError(f"user {data.username!r} already exists")
+        raise AuthError(f"用户 {data.username} 已存在")
     user = User(
         username=data.username,
         display_name=data.display_name or data.username,
@@ -104,13 +104,13 @@ class TokenSigner:
         try:
             data, signed_at = self._s.loads(token, max_age=self.ttl_s, return_timestamp=True)
         except SignatureExpired as e:
-            raise AuthError("session expired") from e
+            raise AuthError("会话已过期，请重新登录") from e
         except BadSignature as e:
-            raise AuthError("invalid session token") from e
+            raise AuthError("会话凭据无效，请重新登录") from e
         try:
             uid, version = int(data["uid"]), int(data["v"])
         except (KeyError, TypeError, ValueError) as e:
-            raise AuthError("invalid session token") from e
+            raise AuthError("会话凭据无效，请重新登录") from e
         if len(self._verified) >= self.CACHE_MAX:
             self._verified.clear()
         self._verified[token] = (uid, version, signed_at.timestamp() + self.ttl_s)

@@ -41,5 +41,5 @@ async def list_calls(
 async def get_call(uniqueid: str, session: SessionDep, user: Staff) -> CallOut:
     call = await service.get_call(session, uniqueid)
     if call is None or not sees_platform(user, call.platform):
-        raise HTTPException(404, f"no call {uniqueid}")
+        raise HTTPException(404, f"没有通话 {uniqueid}")
     return CallOut.model_validate(call)

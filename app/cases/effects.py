@@ -94,7 +94,7 @@ async def _unit_guard(s: Step, name: str) -> None:
     relation = wf.CO if actor.unit_code in s.co_of_case else wf.OTHER
     if relation not in wf.UNIT_GUARDS[name]:
         raise wf.IllegalTransition(
-            f"only the lead unit ({case.lead_unit}) may {s.action} this case", forbidden=True
+            f"只有主办单位（{case.lead_unit}）可以{wf.ACTION_LABELS.get(s.action, s.action)}（{s.action}）", forbidden=True
         )
 
 
@@ -108,7 +108,7 @@ async def lead_or_co_unit(s: Step) -> None:
 
 async def units_active_in_platform(s: Step) -> None:
     if not s.unit_code:
-        raise CaseError("dispatch needs unit_code (the lead unit)")
+        raise CaseError("派单须指定主办单位（unit_code）")
     for code in _dispatch_codes(s):
         try:
             unit = await require_active_unit(s.session, code)
@@ -116,7 +116,7 @@ async def units_active_in_platform(s: Step) -> None:
             raise CaseError(str(e)) from None
         if unit.platform != s.case.platform:
             raise CaseError(
-                f"unit {code} belongs to {unit.platform}, the case to {s.case.platform}; transfer it"
+                f"单位 {code} 属于 {unit.platform}，工单属于 {s.case.platform}；请先转办"
             )
 
 
@@ -124,7 +124,7 @@ async def return_window(s: Step) -> None:
     case = s.case
     if s.case.status == wf.SIGNED and case.return_due is not None and s.now > case.return_due:
         raise CaseError(
-            f"退回期限已过: a signed case can be returned only until {local(s.ctx, case.return_due)}", 409
+            f"退回期限已过：已签收的工单只能在 {local(s.ctx, case.return_due)} 前退回", 409
         )
 
 
@@ -136,9 +136,9 @@ async def extensions_left(s: Step) -> None:
 async def transfer_target(s: Step) -> None:
     target = s.target_platform
     if not target or not s.ctx.has_platform(target):
-        raise CaseError(f"transfer needs a known target_platform, got {target!r}")
+        raise CaseError(f"转办须指定已知的目标平台（target_platform），收到 {target!r}")
     if target == s.case.platform:
-        raise CaseError("transfer target is the case's own platform")
+        raise CaseError("转办目标是工单所在的平台")
 
 
 async def handover_target(s: Step) -> None:
@@ -152,7 +152,7 @@ async def handover_target(s: Step) -> None:
     if s.ctx.provincial not in (target, own):
         raise CaseError(f"州市之间的移交经省平台: hand {own}'s case to {s.ctx.provincial}")
     if s.ctx.local is not None and target not in s.ctx.local and target not in s.ctx.remote:
-        raise CaseError(f"no exchange peer serves {target}: configure one in exchange_peers", 409)
+        raise CaseError(f"没有对接平台服务 {target}：请在 exchange_peers 中配置", 409)
 
 
 async def receiving_platform(s: Step) -> None:
@@ -304,7 +304,7 @@ async def _pending_handover(s: Step) -> CaseHandover:
         .order_by(CaseHandover.id.desc())
     )
     if row is None:  # a handed_over case always has its pending row (written by send_handover)
-        raise CaseError(f"case {s.case.number} has no pending hand-over", 409)
+        raise CaseError(f"工单 {s.case.number} 没有待处理的交接", 409)
     return row
 
 

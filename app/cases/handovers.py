@@ -100,9 +100,9 @@ async def list_handovers(
     case's status now. ``platform`` defaults to the user's; only province users and admins pick another."""
     platform = platform or user.platform or ctx.provincial
     if not sees_platform(user, platform):
-        raise HTTPException(403, f"{user.username} works for {user.platform} and cannot see {platform}'s hand-overs")
+        raise HTTPException(403, f"{user.username} 属于 {user.platform}，不能查看 {platform} 的交接")
     if not ctx.has_platform(platform):
-        raise HTTPException(422, f"unknown platform {platform!r}")
+        raise HTTPException(422, f"未知平台 {platform!r}")
     return HandoverList(
         platform=platform,
         provincial=ctx.provincial,

@@ -62,7 +62,7 @@ async def _visible(session: AsyncSession, number: str, user: User) -> tuple[Case
     co = await service.unit_codes(session, case) if case is not None else []
     watchers = await queries.watchers_of(session, case.id) if case is not None else []
     if case is None or not queries.can_see(user, case, co, watchers):
-        raise HTTPException(404, f"no case {number}")
+        raise HTTPException(404, f"没有工单 {number}")
     return case, co
 
 
@@ -139,11 +139,11 @@ async def list_cases(
     status, citizen_phone, unit, platform, overdue = f.status, f.citizen_phone, f.unit, f.platform, f.overdue
     number, q, created_from, created_to, limit, offset = f.number, f.q, f.created_from, f.created_to, f.limit, f.offset
     if citizen_phone and user.role is Role.unit:
-        raise HTTPException(403, "unit handlers cannot search cases by phone number")
+        raise HTTPException(403, "承办单位账号不能按电话号码查询工单")
     if status and not set(status.split(",")) <= set(wf.STATES):
-        raise HTTPException(422, f"unknown status in {status!r}; known: {', '.join(wf.STATES)}")
+        raise HTTPException(422, f"未知的状态（status）{status!r}；可选：{', '.join(wf.STATES)}")
     if created_from and created_to and created_to < created_from:
-        raise HTTPException(422, "created_to is before created_from")
+        raise HTTPException(422, "结束时间（created_to）早于开始时间（created_from）")
 
     def day_start(d: date) -> datetime:
         return datetime.combine(d, time.min, tzinfo=ctx.zone)
@@ -175,7 +175,7 @@ async def list_cases(
 async def board(session: SessionDep, user: Office, ctx: Ctx, now: datetime | None = None) -> BoardOut:
     now = now or utcnow()
     if now.tzinfo is None:
-        raise HTTPException(422, "now must carry a timezone offset")
+        raise HTTPException(422, "now 须带时区偏移（如 +08:00）")
     b = await queries.board(session, user, ctx, now)
     every = b["red"] + b["yellow"] + b["extension_requests"]
     co = await queries.co_units_of(session, [c.id for c in every])
@@ -198,7 +198,7 @@ async def get_case(number: str, request: Request, user: AnyoneReading) -> Respon
     rt = request.app.state.runtime
     found = await queries.case_with_events(rt.db, number)  # one query: case, co-units, watchers, log
     if found is None or not queries.can_see(user, found[0], found[1], found[2]):
-        raise HTTPException(404, f"no case {number}")
+        raise HTTPException(404, f"没有工单 {number}")
     case, co, _, events = found
     return _detail_json(case, co, events, user, of_runtime(rt))
 
@@ -245,7 +245,7 @@ async def _apply(
         raise HTTPException(e.status, str(e)) from None
     except StaleDataError:
         await session.rollback()
-        raise HTTPException(409, f"case {number} was changed by someone else meanwhile; reload it") from None
+        raise HTTPException(409, f"工单 {number} 刚被他人修改，请刷新后重试") from None
     await commit_and_publish(session, hub, ev_build.of_audits(events, case))
     return await _detail(session, case, user, ctx)
 
@@ -264,7 +264,7 @@ async def do_transition(
             raise HTTPException(422, "rate needs rating 1 (满意), 2 (基本满意) or 3 (不满意)")
         return await rate(number, RatingIn(rating=body.rating, note=body.note), session, hub, user, ctx)
     if body.action == "merge":
-        raise HTTPException(422, "use POST /api/cases/{number}/merge")
+        raise HTTPException(422, "合并工单请用 POST /api/cases/{number}/merge")
 
     async def fn(case: Case) -> list[CaseEvent]:
         return [

@@ -84,15 +84,15 @@ async def create_case(
     now = now or utcnow()
     platform = data.platform or (actor.platform if actor is not None else None) or ctx.provincial
     if not ctx.has_platform(platform):
-        raise CaseError(f"unknown platform {platform!r}")
+        raise CaseError(f"未知平台 {platform!r}")
     if actor is not None and not sees_platform(actor, platform):
         raise CaseError(
-            f"{actor.username} works for {actor.platform} and cannot take cases for {platform}; "
-            "take it for your platform and transfer it",
+            f"{actor.username} 属于 {actor.platform}，不能为 {platform} 受理工单；"
+            "请在本平台受理后转办",
             403,
         )
     if data.category_code and data.category_code not in ctx.rules.category_names():
-        raise CaseError(f"unknown category {data.category_code!r}")
+        raise CaseError(f"未知分类 {data.category_code!r}")
     clock = ctx.clock()
     number = await next_number(session, ctx.prefix(platform), now.astimezone(ctx.zone).date())
     fields = data.model_dump(exclude={"platform"})
@@ -273,9 +273,9 @@ async def merge(
     ctx: CaseContext | None = None,
 ) -> CaseEvent:
     if duplicate.id == target.id:
-        raise CaseError("a case cannot be merged into itself", 409)
+        raise CaseError("工单不能合并到自身", 409)
     if target.status in wf.TERMINAL:
-        raise CaseError(f"target {target.number} is {target.status}; merge into an open case", 409)
+        raise CaseError(f"目标工单 {target.number} 状态为 {target.status}，只能合并到未办结的工单", 409)
     return await transition(
         session,
         duplicate,

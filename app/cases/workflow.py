@@ -237,20 +237,21 @@ def table() -> list[dict[str, object]]:
 def step(state: str, action: str, role: str, note: str | None = None) -> Rule:
     """The rule for (state, action) if ``role`` may take it; raise IllegalTransition otherwise."""
     if action not in ACTION_LABELS:
-        raise IllegalTransition(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
+        raise IllegalTransition(f"未知操作 {action!r}；可选：{', '.join(ACTIONS)}")
     rule = TRANSITIONS.get((state, action))
     if rule is None:
+        allowed = sorted(a for (s, a) in TRANSITIONS if s == state)
         raise IllegalTransition(
-            f"cannot {action} ({ACTION_LABELS[action]}) a case in state {state} ({LABELS.get(state, state)}); "
-            f"allowed here: {', '.join(sorted(a for (s, a) in TRANSITIONS if s == state)) or 'nothing'}"
+            f"工单状态为{LABELS.get(state, state)}（{state}），不能{ACTION_LABELS[action]}（{action}）；"
+            f"此时可以：{'、'.join(f'{ACTION_LABELS[a]}（{a}）' for a in allowed) or '无'}"
         )
     if role not in rule.roles:
         raise IllegalTransition(
-            f"role {role} may not {action} ({rule.label}); needs {', '.join(sorted(rule.roles))}",
+            f"角色 {role} 不能{rule.label}（{action}）；需要 {', '.join(sorted(rule.roles))}",
             forbidden=True,
         )
     if rule.needs_note and not (note or "").strip():
-        raise IllegalTransition(f"{action} ({rule.label}) needs a note giving the reason or content")
+        raise IllegalTransition(f"{rule.label}（{action}）须填写原因或内容")
     return rule
 
 

@@ -133,7 +133,7 @@ async def pull_knowledge(
 def _peer(rt: Runtime, name: str) -> ExchangePeer:
     peer = next((x for x in rt.settings.exchange_peers if x.name == name), None)
     if peer is None:
-        raise HTTPException(404, f"no exchange peer {name!r}")
+        raise HTTPException(404, f"没有对接平台 {name}")
     return peer
 
 

@@ -167,7 +167,7 @@ async def messages(
 async def _message(session: SessionDep, message_id: int) -> ExchangeOutbox:
     row = await session.get(ExchangeOutbox, message_id)
     if row is None:
-        raise HTTPException(404, f"no exchange message {message_id}")
+        raise HTTPException(404, f"没有对接消息 {message_id}")
     return row
 
 
@@ -176,7 +176,7 @@ async def retry(message_id: int, session: SessionDep, hub: HubDep, user: Admin) 
     """A rejected, cancelled or waiting message is sent again now (same message id: applied once)."""
     row = await _message(session, message_id)
     if row.status == SENT:
-        raise HTTPException(409, f"message {message_id} was delivered already")
+        raise HTTPException(409, f"消息 {message_id} 已送达")
     row.status, row.next_attempt_at, row.claimed_until = PENDING, utcnow(), None
     await commit_and_publish(session, hub, [Event("case.exchange.retry", {"id": message_id})])
     return row
@@ -187,7 +187,7 @@ async def cancel(message_id: int, session: SessionDep, user: Admin) -> ExchangeO
     """An undelivered message is given up (kept, marked cancelled; retry brings it back)."""
     row = await _message(session, message_id)
     if row.status == SENT:
-        raise HTTPException(409, f"message {message_id} was delivered already")
+        raise HTTPException(409, f"消息 {message_id} 已送达")
     row.status = CANCELLED
     await session.commit()
     return row

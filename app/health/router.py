@@ -113,11 +113,11 @@ async def upload_calendar(
     Validated before it is written; routing and deadlines use it at once."""
     rt = request.app.state.runtime
     if len(yaml_text) > 64 * 1024:
-        raise HTTPException(413, "calendar file too large (64 KiB at most)")
+        raise HTTPException(413, "日历文件过大（最多 64 KiB）")
     try:
         saved = rt.config.calendar.save_admin_file(yaml_text, rt.settings.holiday_dir)
     except ValueError as e:
-        raise HTTPException(422, f"calendar file rejected: {e}") from e
+        raise HTTPException(422, f"日历文件不被接受：{e}") from e
     # every process reloads (this one before the answer): routing and deadlines use it at once
     await rt.hub.publish(Event(CALENDAR_RELOADED, {"file": saved.name}))
     return {"saved": saved.name, "covered_years": sorted(rt.config.calendar.covered_years())}

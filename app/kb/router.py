@@ -63,13 +63,13 @@ async def _with_units(session: AsyncSession, ctx: KbContext) -> KbContext:
 async def _readable(session: AsyncSession, article_id: int, user: User) -> KbArticle:
     a = await service.get(session, article_id)
     if a is None or not service.may_read(user, a):
-        raise HTTPException(404, f"no article {article_id}")
+        raise HTTPException(404, f"没有知识 {article_id}")
     return a
 
 
 def _category(ctx: KbContext, category: str | None) -> str | None:
     if category and category not in ctx.categories:
-        raise HTTPException(422, f"unknown category {category!r}")
+        raise HTTPException(422, f"未知分类 {category!r}")
     return category or None
 
 
@@ -90,7 +90,7 @@ async def list_articles(
     allowed = service.readable_statuses(user)
     statuses = tuple(s for s in (status.split(",") if status else allowed) if s in allowed)
     if not statuses:
-        raise HTTPException(422, f"status must be among {', '.join(allowed)}")
+        raise HTTPException(422, f"状态只能是 {', '.join(allowed)}")
     platforms = service.readable_platforms(user)
     cat = _category(ctx, category)
     owner = user.unit_code if (mine and user.role is Role.unit) else None
@@ -120,7 +120,7 @@ async def suggest(
     """Agent assist: published articles for a call — from the case text or the live transcript, the
     call's category boosted; with no words yet, the category's most used articles."""
     if platform and not sees_platform(user, platform):
-        raise HTTPException(403, f"{user.username} does not take calls for {platform}")
+        raise HTTPException(403, f"{user.username} 不接听 {platform} 的来电")
     platforms = [platform] if platform else service.readable_platforms(user)
     terms, hits = await service.suggest(
         session, text, platforms=platforms, category=_category(ctx, category), platform=platform, limit=limit
@@ -167,7 +167,7 @@ async def update_article(
 async def article_versions(article_id: IdPath, session: SessionDep, user: Staff) -> list[VersionOut]:
     a = await _readable(session, article_id, user)
     if user.role is Role.agent:
-        raise HTTPException(403, "the history is for the article's editors")
+        raise HTTPException(403, "修订历史只对能编辑这条知识的人开放")
     return [VersionOut.model_validate(v) for v in await service.versions(session, a)]
 
 
@@ -178,7 +178,7 @@ async def import_articles(
     """Import from CSV or Markdown. All or nothing: any bad row imports none and says which."""
     rows, errors = importer.parse(data.format, data.content, data.status)
     if errors:
-        raise HTTPException(422, {"message": "nothing imported", "errors": errors[:50]})
+        raise HTTPException(422, {"message": "没有导入任何知识", "errors": errors[:50]})
     created: list[KbArticle] = []
     for where, row in rows:
         try:
@@ -208,10 +208,10 @@ async def answer_case(
     """直接答复: close a case in intake on the spot with this article's answer (cited in its audit row)."""
     a = await _readable(session, article_id, user)
     if a.status != PUBLISHED:
-        raise HTTPException(409, "only a published article can answer a citizen")
+        raise HTTPException(409, "只有已发布的知识可用于答复群众")
     case = await cases.get_by_number(session, body.case_number[:32])
     if case is None or not case_queries.can_see(user, case, []):
-        raise HTTPException(404, f"no case {body.case_number}")
+        raise HTTPException(404, f"没有工单 {body.case_number}")
     note = (body.note or "").strip() or f"依据知识库《{a.title}》答复：{a.body}"
     try:
         ev = await cases.transition(

@@ -117,32 +117,32 @@ async def _resolve_scope(session: AsyncSession, user: User, ctx: KbContext, scop
     if not scope:
         return None if user.platform == ctx.provincial else user.platform
     if scope not in ctx.platforms:
-        raise KbError(f"unknown scope {scope!r}: 'province' or a platform code ({', '.join(ctx.platforms)})")
+        raise KbError(f"未知适用范围 {scope!r}：应为 province 或平台代码（{', '.join(ctx.platforms)}）")
     if not sees_platform(user, scope):
-        raise KbError(f"{user.username} works for {user.platform} and cannot write articles for {scope}", 403)
+        raise KbError(f"{user.username} 属于 {user.platform}，不能为 {scope} 编写知识", 403)
     return scope
 
 
 async def _owner(session: AsyncSession, user: User, owner: str | None) -> str | None:
     if user.role is Role.unit:
         if not user.unit_code:
-            raise KbError("this unit account has no unit", 403)
+            raise KbError("该单位账号未关联单位", 403)
         if owner not in (None, user.unit_code):
-            raise KbError(f"a unit maintains only its own articles ({user.unit_code})", 403)
+            raise KbError(f"单位只能维护本单位的知识（{user.unit_code}）", 403)
         return user.unit_code
     if owner is None:
         return None
     unit = await session.scalar(select(Unit).where(Unit.code == owner))
     if unit is None:
-        raise KbError(f"unknown unit {owner!r}")
+        raise KbError(f"未知单位 {owner!r}")
     if not sees_platform(user, unit.platform):
-        raise KbError(f"unit {owner} belongs to {unit.platform}", 403)
+        raise KbError(f"单位 {owner} 属于 {unit.platform}", 403)
     return owner
 
 
 def _check_category(ctx: KbContext, code: str | None) -> None:
     if code and code not in ctx.categories:
-        raise KbError(f"unknown category {code!r}")
+        raise KbError(f"未知分类 {code!r}")
 
 
 def _editor(user: User) -> str:
@@ -174,7 +174,7 @@ async def create(
         published_at=now if data.status == PUBLISHED else None,
     )  # fmt: skip
     if not may_edit(user, a):
-        raise KbError("you may not write this article", 403)
+        raise KbError("您无权编写这条知识", 403)
     await ready()
     session.add(a)
     await session.flush()
@@ -190,7 +190,7 @@ async def update_article(
 ) -> KbArticle:  # fmt: skip
     """A new version: the old one stays in the history."""
     if not may_edit(user, a):
-        raise KbError("you may not edit this article", 403)
+        raise KbError("您无权修改这条知识", 403)
     now = now or utcnow()
     fields = data.model_dump(exclude_unset=True, exclude={"note"})
     if "category_code" in fields:

@@ -24,7 +24,7 @@ def _check_platform(runtime: Runtime, platform: str | None) -> None:
     try:
         runtime.config.platform(platform)
     except KeyError:
-        raise HTTPException(422, f"unknown platform {platform!r}") from None
+        raise HTTPException(422, f"未知平台 {platform!r}") from None
 
 
 @router.get("", response_model=list[UnitOut])
@@ -39,7 +39,7 @@ async def list_units(
 async def get_unit(code: str, session: SessionDep, user: Reader) -> UnitOut:
     unit = await service.get_unit(session, code)
     if unit is None:
-        raise HTTPException(404, f"no unit {code!r}")
+        raise HTTPException(404, f"没有单位 {code}")
     return UnitOut.model_validate(unit)
 
 
@@ -67,7 +67,7 @@ async def update_unit(
     _check_platform(runtime, data.platform)
     unit = await service.get_unit(session, code)
     if unit is None:
-        raise HTTPException(404, f"no unit {code!r}")
+        raise HTTPException(404, f"没有单位 {code}")
     await service.update_unit(session, unit, data)
     await session.commit()
     return UnitOut.model_validate(unit)

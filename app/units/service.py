@@ -20,9 +20,9 @@ async def get_unit(session: AsyncSession, code: str) -> Unit | None:
 async def require_active_unit(session: AsyncSession, code: str) -> Unit:
     unit = await get_unit(session, code)
     if unit is None:
-        raise UnitError(f"unknown unit {code!r}")
+        raise UnitError(f"未知单位 {code!r}")
     if not unit.active:
-        raise UnitError(f"unit {code!r} is inactive")
+        raise UnitError(f"单位 {code} 已停用")
     return unit
 
 
@@ -39,7 +39,7 @@ async def list_units(
 
 async def create_unit(session: AsyncSession, data: UnitCreate) -> Unit:
     if await get_unit(session, data.code) is not None:
-        raise UnitError(f"unit {data.code!r} already exists")
+        raise UnitError(f"单位 {data.code} 已存在")
     unit = Unit(**data.model_dump())
     session.add(unit)
     await session.flush()

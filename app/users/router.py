@@ -32,18 +32,18 @@ async def check_scope(runtime: Any, data: UserCreate, session: AsyncSession | No
     try:
         runtime.config.platform(data.platform)
     except KeyError:
-        raise HTTPException(422, f"unknown platform {data.platform!r}") from None
+        raise HTTPException(422, f"未知平台 {data.platform!r}") from None
     if data.role is Role.unit and not data.unit_code:
-        raise HTTPException(422, "a unit handler needs unit_code")
+        raise HTTPException(422, "承办单位账号须指定单位（unit_code）")
     if data.unit_code and session is not None:
         if await get_unit(session, data.unit_code) is None:
-            raise HTTPException(422, f"unknown unit {data.unit_code!r}")
+            raise HTTPException(422, f"未知单位 {data.unit_code!r}")
 
 
 async def _user(session: AsyncSession, username: str) -> User:
     user = await session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise HTTPException(404, f"no user {username!r}")
+        raise HTTPException(404, f"没有用户 {username}")
     return user
 
 
@@ -77,7 +77,7 @@ async def _last_active_admin(session: AsyncSession, user: User) -> bool:
 async def disable_user(username: Username, session: SessionDep, hub: HubDep, admin: Admin) -> User:
     user = await _user(session, username)
     if user.active and await _last_active_admin(session, user):
-        raise HTTPException(409, "the last active administrator cannot be disabled")
+        raise HTTPException(409, "不能停用最后一个在用的管理员")
     user.active = False
     service.end_sessions(user)
     await commit_and_publish(session, hub, [events.sessions_ended(user)])

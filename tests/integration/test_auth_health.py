@@ -33,7 +33,7 @@ async def test_login_wrong_password_refused_and_password_hashed(app_client):
     await add_user(app, "li.agent", "agent", platform="dali")
     r = await client.post("/api/auth/login", json={"username": "li.agent", "password": "nope"})
     assert r.status_code == 401
-    assert r.json()["detail"] == "wrong username or password"
+    assert r.json()["detail"] == "用户名或密码错误"
     from sqlalchemy import select
 
     from app.auth.models import User

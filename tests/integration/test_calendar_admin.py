@@ -44,7 +44,7 @@ async def _upload_and_check(app, client) -> None:
         content="year: 2099\nholidays: [not-a-date]\n",
         headers=h | {"Content-Type": "application/yaml"},
     )
-    assert bad.status_code == 422 and "rejected" in bad.json()["detail"]
+    assert bad.status_code == 422 and "不被接受" in bad.json()["detail"]
     r = await client.post(
         "/api/admin/calendar", content=FILE_2099, headers=h | {"Content-Type": "application/yaml"}
     )

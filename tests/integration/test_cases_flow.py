@@ -31,7 +31,7 @@ async def test_full_flow_dispatch_sign_extend_reply_feedback_rating(tmp_path, db
         assert (await w.get("power.h", n))["allowed_actions"] == []  # the page offers it nothing to do yet
         assert (await w.get("water.h", n))["allowed_actions"] == ["return", "sign"]
         r = await w.act("power.h", n, "sign", expect=403)
-        assert "lead unit" in r["detail"]
+        assert "只有主办单位（km-water）" in r["detail"]
         await w.get("dlwater.h", n, expect=404)
 
         c = await w.act("water.h", n, "sign")
@@ -111,7 +111,7 @@ async def test_return_with_reason_and_redispatch(tmp_path, db_url):
         n = (await w.create(type="consultation"))["case"]["number"]
         await w.act("km.agent", n, "dispatch", unit_code="km-water")
         r = await w.act("water.h", n, "return", expect=409)  # a return needs a reason
-        assert "needs a note" in r["detail"]
+        assert "须填写原因或内容" in r["detail"]
         c = await w.act("water.h", n, "return", note="不属于本单位职责，应由住建局办理")
         assert c["status"] == "returned" and c["events"][-1]["note"].startswith("不属于本单位")
         assert c["due_at"] == c["dispatch_due"]
@@ -121,18 +121,18 @@ async def test_return_with_reason_and_redispatch(tmp_path, db_url):
         c = await w.act("housing.h", n, "sign")
         assert c["status"] == "signed"
         r = await w.act("km.agent", n, "dispatch", unit_code="km-water", expect=409)
-        assert "cannot dispatch" in r["detail"]
+        assert "不能派单（dispatch）" in r["detail"]
 
 
 async def test_answer_directly_and_unknown_unit(tmp_path, db_url):
     async with world(tmp_path, db_url) as w:
         n = (await w.create(type="consultation", summary="社保卡补办地点"))["case"]["number"]
         r = await w.act("km.agent", n, "dispatch", unit_code="no-such-unit", expect=422)
-        assert "unknown unit 'no-such-unit'" in r["detail"]
+        assert "未知单位 'no-such-unit'" in r["detail"]
         r = await w.act(
             "km.agent", n, "dispatch", unit_code="dl-water", expect=422
         )  # another prefecture's unit
-        assert "transfer" in r["detail"]
+        assert "请先转办" in r["detail"]
         c = await w.act("km.agent", n, "answer", note="可到各区政务服务中心社保窗口办理")
         assert c["status"] == "answered_directly" and c["due_at"] is None
         r = await w.act("km.agent", n, "dispatch", unit_code="km-water", expect=409)
@@ -143,7 +143,7 @@ async def test_transfer_out_leaves_the_queue(tmp_path, db_url):
     async with world(tmp_path, db_url) as w:
         n = (await w.create(summary="大理古城商户投诉"))["case"]["number"]
         r = await w.act("km.agent", n, "transfer", target_platform="dali", expect=409)
-        assert "needs a note" in r["detail"]
+        assert "须填写原因或内容" in r["detail"]
         c = await w.act("km.agent", n, "transfer", target_platform="dali", note="属大理州事项")
         assert c["status"] == "transfer_out" and c["transfer_to"] == "dali"
         open_list = await w.client.get("/api/cases?status=intake,returned,reopened", headers=w.h["km.agent"])

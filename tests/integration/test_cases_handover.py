@@ -22,7 +22,7 @@ async def test_prefecture_to_province_to_prefecture_and_back_to_visited(tmp_path
         n = (await w.create(category_code="0101"))["case"]["number"]
 
         r = await w.act("km.agent", n, "hand_over", target_platform="province", expect=409)
-        assert "needs a note" in r["detail"]  # a hand-over needs its reason
+        assert "须填写原因或内容" in r["detail"]  # a hand-over needs its reason
         r = await w.act("km.agent", n, "hand_over", target_platform="dali", note="跨州市", expect=422)
         assert "经省平台" in r["detail"]  # prefecture to prefecture goes through the province
         c = await w.act(

@@ -52,7 +52,7 @@ async def test_scope_by_unit_and_platform_on_every_case_route(tmp_path, db_url):
         r = await w.client.post(
             "/api/cases", json={"summary": "x", "platform": "kunming"}, headers=w.h["dl.agent"]
         )
-        assert r.status_code == 403 and "transfer" in r.json()["detail"]
+        assert r.status_code == 403 and "转办" in r.json()["detail"]
         # no login, forged token
         w.client.cookies.clear()  # the login call left a session cookie
         assert (await w.client.get(f"/api/cases/{n}")).status_code == 401
@@ -84,7 +84,7 @@ async def test_units_directory_admin_only_writes(tmp_path, db_url):
         assert (await w.client.post("/api/units", json=body, headers=w.h["root"])).status_code == 409
         bad = {**body, "code": "x-gas", "platform": "atlantis"}
         r = await w.client.post("/api/units", json=bad, headers=w.h["root"])
-        assert r.status_code == 422 and "unknown platform" in r.json()["detail"]
+        assert r.status_code == 422 and "未知平台" in r.json()["detail"]
         assert (await w.client.get("/api/units/nope", headers=w.h["km.agent"])).status_code == 404
         r = await w.client.patch("/api/units/km-gas", json={"active": False}, headers=w.h["root"])
         assert r.json()["active"] is False
@@ -96,7 +96,7 @@ async def test_units_directory_admin_only_writes(tmp_path, db_url):
         assert [u["code"] for u in r.json()] == ["km-housing", "km-power", "km-water"]
         n = (await w.create())["case"]["number"]
         r = await w.act("km.agent", n, "dispatch", unit_code="km-gas", expect=422)
-        assert "inactive" in r["detail"]
+        assert "已停用" in r["detail"]
         # the outbox holds every platform's phone numbers: administrators only
         assert (await w.client.get("/api/outbox", headers=w.h["km.sup"])).status_code == 403
         r = await w.client.get("/api/outbox", headers=w.h["root"])

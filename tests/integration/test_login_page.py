@@ -11,7 +11,7 @@ async def test_login_page_in_browser(tmp_path, sqlite_url):
         await add_user(app, "wang.sup", "supervisor", platform="kunming")
         async with chromium() as browser:
             page = await login_page(browser, base, "wang.sup", "wrong-password")
-            assert await page.text_content("#err") == "wrong username or password"
+            assert await page.text_content("#err") == "用户名或密码错误"
             await page.screenshot(path=str(screenshot_path("login-error")))
             await page.fill("#p", "correct-horse-42")
             await page.click("button[type=submit]")

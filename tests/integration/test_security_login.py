@@ -70,14 +70,14 @@ async def test_user_administration_api(tmp_path, db_url):
         r = await client.post("/api/auth/users", json=body, headers=admin)
         assert r.status_code == 422  # the platform must be explicit
         r = await client.post("/api/auth/users", json=body | {"platform": "nosuch"}, headers=admin)
-        assert r.status_code == 422 and "unknown platform" in r.json()["detail"]
+        assert r.status_code == 422 and "未知平台" in r.json()["detail"]
         r = await client.post("/api/auth/users", json=body | {"platform": "dali", "display_name": "长" * 129}, headers=admin)
         assert r.status_code == 422
         r = await client.post("/api/auth/users", json=body | {"platform": "dali"}, headers=admin)
         assert r.status_code == 201 and r.json()["must_change_password"] is True
         r = await client.post("/api/auth/users", json={**body, "role": "unit", "username": "u1", "platform": "dali",
                                                         "unit_code": "nosuch"}, headers=admin)
-        assert r.status_code == 422 and "unknown unit" in r.json()["detail"]
+        assert r.status_code == 422 and "未知单位" in r.json()["detail"]
 
         users = (await client.get("/api/admin/users", headers=admin)).json()
         assert [u["username"] for u in users] == ["km.sup", "new.agent", "root"]
@@ -89,7 +89,7 @@ async def test_user_administration_api(tmp_path, db_url):
         first = {"Authorization": f"Bearer {r.json()['token']}"}
         client.cookies.clear()
         r = await client.get("/api/calls", headers=first)
-        assert r.status_code == 403 and "password change required" in r.json()["detail"]
+        assert r.status_code == 403 and "需要先修改密码" in r.json()["detail"]
         r = await client.post("/api/auth/password", json={"current_password": "first-pass-1",
                                                            "new_password": "short"}, headers=first)
         assert r.status_code == 422

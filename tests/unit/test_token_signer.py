@@ -28,8 +28,8 @@ def test_a_remembered_token_still_expires_on_time() -> None:
         t.shift(3590)
         assert signer.read(token) == (7, 2)  # answered from memory
         t.shift(20)
-        assert refused(signer, token) == "session expired"
-        assert refused(signer, token) == "session expired"  # and stays refused
+        assert refused(signer, token) == "会话已过期，请重新登录"
+        assert refused(signer, token) == "会话已过期，请重新登录"  # and stays refused
 
 
 def test_an_altered_token_is_refused_though_the_original_is_remembered() -> None:
@@ -38,9 +38,9 @@ def test_an_altered_token_is_refused_though_the_original_is_remembered() -> None
     assert signer.read(token) == (7, 2)
     i = len(token) - 3
     forged = token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]
-    assert refused(signer, forged) == "invalid session token"
+    assert refused(signer, forged) == "会话凭据无效，请重新登录"
     other = TokenSigner("secret-2", ttl_s=3600)  # another deployment's secret
-    assert refused(other, token) == "invalid session token"
+    assert refused(other, token) == "会话凭据无效，请重新登录"
     assert signer.read(token) == (7, 2)
 
 

@@ -55,12 +55,12 @@ def test_every_state_is_reachable_from_intake():
 
 
 def test_messages_name_the_state_and_the_roles():
-    with pytest.raises(wf.IllegalTransition, match="cannot sign .* intake"):
+    with pytest.raises(wf.IllegalTransition, match=r"（intake），不能签收（sign）"):
         wf.step(wf.INTAKE, "sign", "unit")
-    with pytest.raises(wf.IllegalTransition, match="needs admin, supervisor") as e:
+    with pytest.raises(wf.IllegalTransition, match="需要 admin, supervisor") as e:
         wf.step(wf.EXTENSION, "approve_extension", "agent")
     assert e.value.forbidden
-    with pytest.raises(wf.IllegalTransition, match="unknown action"):
+    with pytest.raises(wf.IllegalTransition, match="未知操作"):
         wf.step(wf.INTAKE, "delete", "admin")
 
 

@@ -5,10 +5,10 @@ const Hotline = (() => {
   async function api(path, opts = {}) {
     const headers = Object.assign({ "Content-Type": "application/json" }, opts.headers || {});
     const res = await fetch(path, Object.assign({}, opts, { headers, credentials: "same-origin" }));
-    if (res.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); throw new Error("login required"); }
+    if (res.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); throw new Error("请先登录"); }
     const text = await res.text();
     const body = text ? JSON.parse(text) : null;
-    if (res.status === 403 && body && body.detail && String(body.detail).startsWith("password change required")) {
+    if (res.status === 403 && body && body.detail && String(body.detail).startsWith("需要先修改密码")) {
       location.href = "/login?change=1&next=" + encodeURIComponent(location.pathname + location.search);
       throw new Error("需要先修改密码");
     }
