@@ -146,7 +146,7 @@ async def dial(
         raise CallbackError("外呼并发已达上限，请稍后再拨（保障来电接听）", 409)
     tel = rt.get(TELEPHONY)
     if tel is None:
-        raise CallbackError("telephony is not running", 503)
+        raise CallbackError("电话系统未运行", 503)
     iface = f"PJSIP/{user.sip_endpoint}"
     cb = Callback(
         channel_id=callbacks.new_channel_id(),
@@ -169,7 +169,7 @@ async def record_outcome(
     session: AsyncSession, user: User, task_id: int, outcome: str, note: str | None, now: datetime
 ) -> CallbackTask:
     if outcome not in m.CB_OUTCOMES:
-        raise CallbackError(f"outcome must be one of {', '.join(m.CB_OUTCOMES)}", 422)
+        raise CallbackError(f"回访结果只能是 {', '.join(m.CB_OUTCOMES)}", 422)
     t = await _visible(session, user, task_id)
     if t.status != "open":
         raise CallbackError("该任务已处理", 409)
