@@ -103,7 +103,8 @@ class PgBus:
         for conn in (self._listen, self._send):
             if conn is not None:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(conn.close(), 2)
+                    async with asyncio.timeout(2):
+                        await conn.close()
         self._listen = self._send = None
 
     # --- sending: in publication order, from one connection (NOTIFYs from one session keep order)
@@ -179,12 +180,14 @@ class PgBus:
         """Watches the listening connection; reconnects when it is lost, then says so."""
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._lost.wait(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await self._lost.wait()
             conn = self._listen
             alive = False
             if conn is not None and not conn.is_closed() and not self._lost.is_set():
                 try:
-                    await asyncio.wait_for(conn.fetchval("SELECT 1"), 2.0)
+                    async with asyncio.timeout(2.0):
+                        await conn.fetchval("SELECT 1")
                     alive = True
                 except Exception:  # noqa: BLE001 - any failure means: reconnect
                     alive = False

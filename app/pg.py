@@ -187,7 +187,8 @@ class Leader:
                 conn.terminate()
             else:
                 try:
-                    await asyncio.wait_for(conn.close(), 5)
+                    async with asyncio.timeout(5):
+                        await conn.close()
                 except Exception:
                     conn.terminate()
 

@@ -132,7 +132,8 @@ async def place_call(server: AsteriskServer, caller: str, *, trunk: str | None =
         await conn.action(originate_action(caller, trunk=trunk, channel_id=channel_id, other_id=other_id,
                                            hold_s=hold_s, audio=audio, exten=dialled, record=record), timeout=5)
         try:
-            await asyncio.wait_for(watcher.done.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await watcher.done.wait()
         except TimeoutError:
             result.error = result.error or "timed out waiting for Asterisk to route the call"
         if hangup:

@@ -153,7 +153,8 @@ class TranscriptionWorker:
                 log.exception("transcription worker")
             self.wake.clear()
             with suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.poll_s)
+                async with asyncio.timeout(self.poll_s):
+                    await self.wake.wait()
 
     def start(self) -> None:
         if self.ready and self._task is None:

@@ -241,7 +241,8 @@ async def run(rt: Runtime, ex: Exchange, stop: asyncio.Event) -> None:
             if counts.get("sent") and not counts.get("retry"):
                 continue  # there may be more right behind
             with suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), rt.settings.exchange_poll_s)
+                async with asyncio.timeout(rt.settings.exchange_poll_s):
+                    await wake.wait()
 
 
 @asynccontextmanager
@@ -270,6 +271,7 @@ async def exchange(rt: Runtime) -> AsyncIterator[None]:
         stop.set()
         ex.wake.set()
         with suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, 15)
+            async with asyncio.timeout(15):
+                await task
         ctx.listeners.remove(ex.on_transition)
         rt.drop(EXCHANGE)

@@ -38,7 +38,8 @@ async def _bounded(rt: Any, name: str, make: Callable[[], Awaitable[Any]]) -> An
         task = asyncio.ensure_future(make())
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: no warning later
         _in_flight[key] = task
-    return await asyncio.wait_for(asyncio.shield(task), CHECK_TIMEOUT_S)
+    async with asyncio.timeout(CHECK_TIMEOUT_S):
+        return await asyncio.shield(task)
 
 
 async def _probe(rt: Any) -> None:

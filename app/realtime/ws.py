@@ -46,7 +46,8 @@ async def _user(websocket: WebSocket, token: str | None) -> User | None:
 
 async def _first_message_token(websocket: WebSocket) -> str | None:
     try:
-        raw = await asyncio.wait_for(websocket.receive_text(), AUTH_MESSAGE_TIMEOUT_S)
+        async with asyncio.timeout(AUTH_MESSAGE_TIMEOUT_S):
+            raw = await websocket.receive_text()
         msg = json.loads(raw)
     except (TimeoutError, WebSocketDisconnect, RuntimeError, ValueError):
         return None

@@ -166,7 +166,8 @@ class SurveyScheduler:
             except Exception:
                 log.exception("survey scheduler tick failed; retrying next tick")
             try:
-                await asyncio.wait_for(self.wake.wait(), self.rules.tick_s)
+                async with asyncio.timeout(self.rules.tick_s):
+                    await self.wake.wait()
             except TimeoutError:
                 pass
             self.wake.clear()

@@ -185,7 +185,8 @@ class AmiConnection:
 
     async def wait_connected(self, timeout: float) -> bool:
         try:
-            await asyncio.wait_for(self.logged_in.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self.logged_in.wait()
             return True
         except TimeoutError:
             return False
@@ -203,7 +204,8 @@ class AmiConnection:
             as_list = name in LIST_ACTIONS
         fut = self.manager.send_action(action, as_list=as_list)
         try:
-            res = await asyncio.wait_for(asyncio.shield(fut), timeout or self.action_timeout_s)
+            async with asyncio.timeout(timeout or self.action_timeout_s):
+                res = await asyncio.shield(fut)
         except TimeoutError as e:
             fut.cancel()  # never re-sent after a reconnect
             raise AmiError(f"AMI {self.name}: {action.get('Action')} timed out") from e

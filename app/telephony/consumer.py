@@ -82,7 +82,8 @@ class AmiConsumer:
                 pass
 
     async def drained(self, timeout: float = 10.0) -> None:
-        await asyncio.wait_for(self._idle.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._idle.wait()
 
     async def _run(self) -> None:
         while True:
@@ -106,7 +107,8 @@ class AmiConsumer:
         for _, ev, _ in batch:
             if ev["Event"] == RESYNC and not ev["_snapshot"].done():
                 try:
-                    await asyncio.wait_for(asyncio.shield(ev["_snapshot"]), RESYNC_WAIT_S)
+                    async with asyncio.timeout(RESYNC_WAIT_S):
+                        await asyncio.shield(ev["_snapshot"])
                 except TimeoutError:
                     log.error("resync snapshot never came; the marker is dropped")
         try:
