@@ -92,7 +92,7 @@ async def test_every_route_and_socket_checks_roles(tmp_path, sqlite_url):
                         for role, token in tokens.items():
                             r = await c.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)
                             checked += 1
-                            refused = r.status_code == 403 and str(r.json().get("detail", "")).startswith("role ")
+                            refused = r.status_code == 403 and str(r.json().get("detail", "")).startswith("角色 ")
                             if r.status_code == 401 or refused != (Role(role) not in (roles or set(Role))):
                                 problems.append(f"{role} {method} {full}: {r.status_code} {r.text[:80]}")
                 elif isinstance(route, APIWebSocketRoute):

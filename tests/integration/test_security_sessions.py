@@ -134,7 +134,7 @@ async def test_logout_password_change_and_disabling_end_sessions(tmp_path, sqlit
             c.cookies.clear()
             assert (await c.post("/api/auth/logout", headers=h1)).status_code == 204
             r = await c.get("/api/auth/me", headers=h1)
-            assert r.status_code == 401 and "log in again" in r.json()["detail"]
+            assert r.status_code == 401 and "请重新登录" in r.json()["detail"]
 
             a, b = await login(c, "li.agent"), await login(c, "li.agent")  # two browsers
             c.cookies.clear()
