@@ -18,9 +18,9 @@ from app.auth.service import AuthError
 from app.deps import get_session
 
 COOKIE = "hotline_session"
+# the pages send the user to the password form on a 403 with this header (hotline.js), not by its words
+PASSWORD_CHANGE_HEADER = "X-Hotline-Password-Change"
 # what a user who must choose a new password may still do
-# the pages send the user to the password form on a 403 whose detail starts "需要先修改密码" (hotline.js)
-PASSWORD_CHANGE_REQUIRED = "需要先修改密码（POST /api/auth/password）"
 PASSWORD_CHANGE_PATHS = frozenset({"/api/auth/me", "/api/auth/password", "/api/auth/logout"})
 
 
@@ -68,8 +68,7 @@ async def current_user(request: Request, session: AsyncSession = Depends(get_ses
     their own transaction (they may change it, and they see a revocation at once)."""
     check = cached_user_from_token if request.method in ("GET", "HEAD") else user_from_token
     user = await check(request.app.state.runtime, session, token_from(request.headers, request.cookies))
-    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, PASSWORD_CHANGE_REQUIRED)
+    _refuse_until_password_changed(user, request)
     return user
 
 
@@ -93,8 +92,7 @@ async def reading_user(request: Request) -> User:
                 user = await cached_user_from_token(rt, session, token)
     else:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "请先登录")
-    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, PASSWORD_CHANGE_REQUIRED)
+    _refuse_until_password_changed(user, request)
     return user
 
 
@@ -108,12 +106,20 @@ def apart_with_roles(*roles: Role) -> Callable[..., Awaitable[User]]:
         rt = request.app.state.runtime
         async with rt.db.read_sessionmaker() as session:
             user = await user_from_token(rt, session, token_from(request.headers, request.cookies))
-        if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, PASSWORD_CHANGE_REQUIRED)
+        _refuse_until_password_changed(user, request)
         return _check_role(user, roles)
 
     return dep
 
+
+
+def _refuse_until_password_changed(user: User, request: Request) -> None:
+    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "需要先修改密码（POST /api/auth/password）",
+            headers={PASSWORD_CHANGE_HEADER: "required"},
+        )
 
 def _check_role(user: User, roles: tuple[Role, ...]) -> User:
     if user.role not in roles:

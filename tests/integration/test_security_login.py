@@ -90,6 +90,7 @@ async def test_user_administration_api(tmp_path, db_url):
         client.cookies.clear()
         r = await client.get("/api/calls", headers=first)
         assert r.status_code == 403 and "需要先修改密码" in r.json()["detail"]
+        assert r.headers["X-Hotline-Password-Change"] == "required"  # what the pages act on
         r = await client.post("/api/auth/password", json={"current_password": "first-pass-1",
                                                            "new_password": "short"}, headers=first)
         assert r.status_code == 422
@@ -143,6 +144,12 @@ async def test_admin_page_creates_user_who_must_change_password(tmp_path, sqlite
             await other.fill("#p", "initial-pass-1")
             await other.click("button[type=submit]")
             await other.wait_for_selector("#change-card:not([hidden])")
+            # a page opened before the new password is chosen sends the user back to the form
+            early = await other.context.new_page()
+            await early.goto(f"{base}/ui/cases")
+            await early.wait_for_url("**/login?change=1**")
+            await early.wait_for_selector("#change-card:not([hidden])")
+            await early.close()
             await other.fill("#np", "chosen-pass-99")
             await other.fill("#np2", "chosen-pass-99")
             await other.click("#cf button[type=submit]")

@@ -8,7 +8,7 @@ const Hotline = (() => {
     if (res.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); throw new Error("请先登录"); }
     const text = await res.text();
     const body = text ? JSON.parse(text) : null;
-    if (res.status === 403 && body && body.detail && String(body.detail).startsWith("需要先修改密码")) {
+    if (res.status === 403 && res.headers.get("X-Hotline-Password-Change") === "required") {
       location.href = "/login?change=1&next=" + encodeURIComponent(location.pathname + location.search);
       throw new Error("需要先修改密码");
     }
