@@ -40,9 +40,6 @@ class MailRefused(ValueError):
     """Why a message is not taken in, in the words the 拒收邮件 page shows."""
 
 
-HEADER_NAMES = {b"subject": "邮件标题"}
-
-
 def too_large(size: int) -> str:
     return f"邮件 {size} 字节，超过上限 {MAX_BYTES} 字节"
 
@@ -114,7 +111,7 @@ def _raw_header(raw: bytes, name: bytes) -> bytes | None:
     return None
 
 
-def _header_8bit(raw: bytes, name: bytes, parsed: str, notes: list[str]) -> str:
+def _header_8bit(raw: bytes, name: bytes, label: str, parsed: str, notes: list[str]) -> str:
     """A header sent as raw 8-bit bytes (not RFC 2047), as some Chinese mail clients send the subject:
     read as UTF-8 when it is, else as GB18030 (the email package cannot know the charset)."""
     value = _raw_header(raw, name)
@@ -123,7 +120,7 @@ def _header_8bit(raw: bytes, name: bytes, parsed: str, notes: list[str]) -> str:
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError:
-        notes.append(f"{HEADER_NAMES.get(name, name.decode())}未按标准编码，按 GB18030 读取")
+        notes.append(f"{label}未按标准编码，按 GB18030 读取")
         return value.decode("gb18030", errors="replace")
 
 
@@ -183,7 +180,7 @@ def parse(raw: bytes) -> ParsedMail:
     sender = nul_free(parseaddr(str(msg.get("From", "")))[1]).strip().lower()
     if "@" not in sender:
         raise MailRefused("没有发件人地址")
-    subject = _header_8bit(raw, b"subject", str(msg.get("Subject", "")), notes)
+    subject = _header_8bit(raw, b"subject", "邮件标题", str(msg.get("Subject", "")), notes)
     if "\x00" in text or "\x00" in subject:
         notes.append("已去除 NUL 字符")
     subject, text = nul_free(subject).strip()[:255], nul_free(text)
